@@ -1,0 +1,1 @@
+//! The storage conformance suite (written by the SQLite backend work).

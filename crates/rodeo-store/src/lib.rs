@@ -1,0 +1,129 @@
+//! rodeo's storage: one async trait, [`Store`], that the SQLite and PostgreSQL backends
+//! implement, plus the pure logic both share (which events a command appends, how a
+//! rollback is recognised) and, behind the `conformance` feature, the test suite every
+//! backend must pass.
+//!
+//! Writes go through one method, [`Store::execute`]: a list of domain commands applied
+//! in one transaction together with the ledger events they imply, the idempotency
+//! record and the webhook delivery record. Reads are typed queries. No SQL leaves a
+//! backend crate.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use rodeo_domain::{
+    Changes, Command, Commit, Deployment, DeploymentDetail, DeploymentStatus, Environment,
+    EnvironmentName, Event, EventFilter, Outcome, Page, Service, ServiceName, Sha, StatusMatrix,
+    Team, TeamName, Token, WriteContext,
+};
+
+mod error;
+pub mod logic;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use error::StoreError;
+
+/// What [`Store::execute`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Written {
+    /// The commands were applied and committed durably, in this order.
+    Applied(Vec<Outcome>),
+    /// The idempotency key was seen before with the same request: the original outcomes.
+    Replayed(Vec<Outcome>),
+    /// The webhook delivery was applied before; nothing was done.
+    DuplicateDelivery,
+}
+
+/// Filters for listing deployments, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeploymentFilter {
+    pub service: Option<ServiceName>,
+    pub environment: Option<EnvironmentName>,
+    pub status: Option<DeploymentStatus>,
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// Connection pool figures for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub connections: u32,
+    pub idle: u32,
+}
+
+/// The storage contract. Every method is safe to call concurrently.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Succeeds when the database answers a trivial query.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Applies `commands` atomically: all of them with their events, or none. Returns
+    /// only after the transaction is durably committed. After commit the new events are
+    /// published to [`Store::subscribe`]rs.
+    async fn execute(
+        &self,
+        ctx: WriteContext,
+        commands: Vec<Command>,
+    ) -> Result<Written, StoreError>;
+
+    /// Live events, as they are committed (by this process or, on PostgreSQL, any
+    /// replica). A slow subscriber may miss events (the receiver reports the lag).
+    fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event>;
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<Token>, StoreError>;
+    /// All tokens, revoked ones included, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<Token>, StoreError>;
+
+    async fn list_teams(&self) -> Result<Vec<Team>, StoreError>;
+    async fn get_team(&self, name: &TeamName) -> Result<Option<Team>, StoreError>;
+    async fn list_services(&self) -> Result<Vec<Service>, StoreError>;
+    async fn get_service(&self, name: &ServiceName) -> Result<Option<Service>, StoreError>;
+    /// Ordered by `order`, then name.
+    async fn list_environments(&self) -> Result<Vec<Environment>, StoreError>;
+
+    async fn get_deployment(&self, id: i64) -> Result<Option<DeploymentDetail>, StoreError>;
+    async fn list_deployments(
+        &self,
+        filter: &DeploymentFilter,
+    ) -> Result<Page<Deployment>, StoreError>;
+    /// The latest successful deployment of a service to an environment.
+    async fn current_deployment(
+        &self,
+        service: &ServiceName,
+        environment: &EnvironmentName,
+    ) -> Result<Option<Deployment>, StoreError>;
+    /// The latest successful deployment of `version` of a service, in any environment.
+    async fn deployment_of_version(
+        &self,
+        service: &ServiceName,
+        version: &str,
+    ) -> Result<Option<Deployment>, StoreError>;
+    async fn status(&self) -> Result<StatusMatrix, StoreError>;
+
+    async fn get_commit(&self, sha: &Sha) -> Result<Option<Commit>, StoreError>;
+    /// Commits reachable from `include` and not from `exclude`, newest first, at most
+    /// `limit` of them (the result is then marked incomplete). Without `exclude`, only
+    /// commits committed at or after `not_before` count.
+    async fn changes_between(
+        &self,
+        include: &Sha,
+        exclude: Option<&Sha>,
+        not_before: Option<rodeo_domain::Timestamp>,
+        limit: u32,
+    ) -> Result<Changes, StoreError>;
+
+    async fn list_events(&self, filter: &EventFilter) -> Result<Page<Event>, StoreError>;
+
+    /// Writes a consistent copy of the database to `path` while it stays online.
+    async fn backup(&self, path: &Path) -> Result<(), StoreError>;
+
+    /// Stops accepting writes, finishes those queued, and closes connections.
+    async fn close(&self);
+
+    fn pool_stats(&self) -> PoolStats;
+}
