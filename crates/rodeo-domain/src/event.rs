@@ -46,7 +46,10 @@ impl Source {
 pub struct Event {
     #[serde(with = "crate::deployment::id_string")]
     pub id: i64,
+    /// When it happened (a deployment's finish, a commit push); filters use this.
     pub at: Timestamp,
+    /// When rodeo wrote it.
+    pub recorded_at: Timestamp,
     pub kind: String,
     pub actor: String,
     pub source: Source,
@@ -61,6 +64,8 @@ pub struct Event {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEvent {
     pub kind: &'static str,
+    /// When it happened; `None` means the time of the write.
+    pub at: Option<Timestamp>,
     pub service: Option<ServiceName>,
     pub environment: Option<EnvironmentName>,
     pub subject: Option<String>,

@@ -112,6 +112,7 @@ pub mod events {
     ) -> NewEvent {
         NewEvent {
             kind,
+            at: None,
             service: service.map(|s| s.name.clone()),
             environment: None,
             subject,
@@ -144,6 +145,7 @@ pub mod events {
     pub fn service_deleted(name: &rodeo_domain::ServiceName) -> NewEvent {
         NewEvent {
             kind: "service.deleted",
+            at: None,
             service: Some(name.clone()),
             environment: None,
             subject: Some(format!("service:{name}")),
@@ -154,6 +156,7 @@ pub mod events {
     pub fn environment(kind: &'static str, env: &Environment) -> NewEvent {
         NewEvent {
             kind,
+            at: None,
             service: None,
             environment: Some(env.name.clone()),
             subject: Some(format!("environment:{}", env.name)),
@@ -164,6 +167,7 @@ pub mod events {
     pub fn environment_deleted(name: &EnvironmentName) -> NewEvent {
         NewEvent {
             kind: "environment.deleted",
+            at: None,
             service: None,
             environment: Some(name.clone()),
             subject: Some(format!("environment:{name}")),
@@ -184,13 +188,15 @@ pub mod events {
     pub fn commits(commits: &[Commit], recorded: u32, already_known: u32) -> NewEvent {
         let shas: Vec<&str> = commits.iter().take(100).map(|c| c.sha.as_str()).collect();
         let repository = commits.iter().find_map(|c| c.repository.clone());
-        ev(
+        let mut e = ev(
             "commits.recorded",
             None,
             None,
             json!({ "count": commits.len(), "recorded": recorded, "already_known": already_known,
                     "repository": repository, "shas": shas }),
-        )
+        );
+        e.at = commits.iter().map(|c| c.committed_at).max();
+        e
     }
 
     pub fn pull_request(pr: &PullRequest) -> NewEvent {
@@ -199,12 +205,14 @@ pub mod events {
             PullRequestState::Merged => "pull_request.merged",
             PullRequestState::Closed => "pull_request.closed",
         };
-        ev(
+        let mut e = ev(
             kind,
             None,
             Some(format!("pull_request:{}#{}", pr.repository, pr.number)),
             json!(pr),
-        )
+        );
+        e.at = Some(pr.merged_at.unwrap_or(pr.created_at));
+        e
     }
 
     /// `deployment.started` for an in-progress deployment, `deployment.finished` otherwise.
@@ -229,6 +237,7 @@ pub mod events {
     fn deployment_kind(kind: &'static str, d: &Deployment) -> NewEvent {
         NewEvent {
             kind,
+            at: Some(d.finished_at.unwrap_or(d.started_at)),
             service: Some(d.service.clone()),
             environment: Some(d.environment.clone()),
             subject: Some(format!("deployment:{}", d.id)),
