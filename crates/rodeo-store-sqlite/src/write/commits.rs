@@ -137,17 +137,19 @@ impl Call<'_> {
     /// Usually the first query finds nothing: commits arrive parents first.
     fn repair_descendants(&mut self, new_json: &str) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "WITH RECURSIVE new(sha) AS (SELECT value FROM json_each(?1)),
-             d(sha) AS (
-                 SELECT p.sha FROM commit_parents p
-                 WHERE p.parent IN (SELECT sha FROM new) AND p.sha NOT IN (SELECT sha FROM new)
+            // CROSS JOIN fixes the join order: from the (few) new shas into the index
+            // on parent, never a scan of all edges.
+            "WITH RECURSIVE d(sha) AS (
+                 SELECT p.sha FROM json_each(?1) AS n
+                 CROSS JOIN commit_parents p ON p.parent = n.value
+                 WHERE p.sha NOT IN (SELECT value FROM json_each(?1))
                  UNION
-                 SELECT p.sha FROM commit_parents p JOIN d ON p.parent = d.sha
+                 SELECT p.sha FROM d CROSS JOIN commit_parents p ON p.parent = d.sha
              )
              SELECT d.sha, c.generation, p.parent, pc.generation
              FROM d
-             JOIN commits c ON c.sha = d.sha
-             JOIN commit_parents p ON p.sha = d.sha
+             CROSS JOIN commits c ON c.sha = d.sha
+             CROSS JOIN commit_parents p ON p.sha = d.sha
              LEFT JOIN commits pc ON pc.sha = p.parent
              ORDER BY d.sha, p.position",
         )?;
