@@ -24,6 +24,10 @@ pub(crate) fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connec
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Checkpoints run beside the writer, not inside its commits (see `checkpoint`).
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // After a busy spell the WAL file is cut back to this size when it starts over.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     tune(&conn)?;
     Ok(conn)
 }
