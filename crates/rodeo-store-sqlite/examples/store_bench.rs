@@ -18,12 +18,21 @@ use rodeo_domain::{
     ServiceName, Sha, Source, WriteContext,
 };
 use rodeo_store::{Store, Written};
-use rodeo_store_sqlite::{SqliteOptions, SqliteStore};
+use rodeo_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 const ENVS: [&str; 4] = ["dev", "staging", "prod-eu", "prod-us"];
 
+/// A deterministic but uniformly spread sha, like real ones (splitmix64 of the inputs).
 fn sha(service: u32, n: u32) -> Sha {
-    Sha::parse(&format!("{service:08x}{n:032x}")).unwrap()
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let seed = (u64::from(service) << 32) | u64::from(n);
+    let (a, b, c) = (mix(seed), mix(seed ^ 0x5555), mix(seed ^ 0xaaaa));
+    Sha::parse(&format!("{a:016x}{b:016x}{:08x}", c as u32)).unwrap()
 }
 
 fn commits(service: u32, from: u32, count: u32) -> Vec<Commit> {
@@ -80,9 +89,15 @@ async fn main() {
     let services = args.get(2).copied().unwrap_or(500);
     let env_count = args.get(3).copied().unwrap_or(4).clamp(1, 4) as usize;
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        SqliteStore::open(&dir.path().join("bench.db"), SqliteOptions::default()).unwrap(),
-    );
+    // `RODEO_BENCH_SYNC=normal` measures synchronous=NORMAL (no fsync per commit).
+    let options = SqliteOptions {
+        synchronous: match std::env::var("RODEO_BENCH_SYNC").as_deref() {
+            Ok("normal") => Synchronous::Normal,
+            _ => Synchronous::Full,
+        },
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open(&dir.path().join("bench.db"), options).unwrap());
     let ctx = WriteContext::new("bench", Source::Api, Utc::now());
 
     // Each client owns services (so its commit chains stay linear) and walks them

@@ -28,7 +28,7 @@ pub(crate) fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connec
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     // After a busy spell the WAL file is cut back to this size when it starts over.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
-    tune(&conn)?;
+    tune(&conn, WRITER_CACHE_KIB)?;
     Ok(conn)
 }
 
@@ -39,17 +39,22 @@ pub(crate) fn open_reader(path: &Path, options: &SqliteOptions) -> Result<Connec
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(options.busy_timeout)?;
-    tune(&conn)?;
+    tune(&conn, READER_CACHE_KIB)?;
     Ok(conn)
 }
 
+/// Page cache per connection: the writer keeps the hot part of the commit graph and the
+/// indexes it inserts into in memory instead of re-reading them from the OS; readers
+/// need less.
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
 /// Settings every connection shares.
-fn tune(conn: &Connection) -> Result<()> {
+fn tune(conn: &Connection, cache_kib: i64) -> Result<()> {
     // Temporary b-trees of the recursive ancestor queries stay in memory.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // 32 MiB of page cache per connection (negative = KiB): the hot part of the commit
-    // graph and the indexes stay in memory instead of being re-read from the OS.
-    conn.pragma_update(None, "cache_size", -32_768)?;
+    // Negative means KiB.
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
 }

@@ -37,18 +37,18 @@ struct Slice {
 /// No ORDER BY: rows are merged per commit in memory, which is cheaper than a sort.
 fn slice(conn: &Connection, from: &Sha, floor: i64, not_before: i64) -> Result<Slice> {
     let mut stmt = conn.prepare_cached(
-        "WITH RECURSIVE anc(sha) AS (
-             SELECT sha FROM commits WHERE sha = ?1 AND generation >= ?2 AND committed_at >= ?3
+        "WITH RECURSIVE anc(id) AS (
+             SELECT id FROM commits WHERE sha = ?1 AND generation >= ?2 AND committed_at >= ?3
              UNION
-             SELECT c.sha FROM anc
-             CROSS JOIN commit_parents p ON p.sha = anc.sha
+             SELECT c.id FROM anc
+             CROSS JOIN commit_parents p ON p.commit_id = anc.id
              CROSS JOIN commits c ON c.sha = p.parent
              WHERE c.generation >= ?2 AND c.committed_at >= ?3
          )
          SELECT c.sha, c.generation, c.committed_at, c.services, p.parent, pc.generation
          FROM anc
-         CROSS JOIN commits c ON c.sha = anc.sha
-         LEFT JOIN commit_parents p ON p.sha = c.sha
+         CROSS JOIN commits c ON c.id = anc.id
+         LEFT JOIN commit_parents p ON p.commit_id = c.id
          LEFT JOIN commits pc ON pc.sha = p.parent",
     )?;
     let mut rows = stmt.query(params![from.as_str(), floor, not_before])?;

@@ -249,8 +249,9 @@ pub(crate) fn commits_in(
 ) -> Result<Vec<Commit>> {
     let mut parents: HashMap<String, Vec<Sha>> = HashMap::new();
     let sql = format!(
-        "SELECT p.sha, p.parent FROM commit_parents p
-         WHERE p.sha IN ({subquery}) ORDER BY p.sha, p.position"
+        "SELECT c.sha, p.parent FROM commits c
+         CROSS JOIN commit_parents p ON p.commit_id = c.id
+         WHERE c.sha IN ({subquery}) ORDER BY p.commit_id, p.position"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([param], |r| Ok((r.get::<_, String>(0)?, sha(r, 1)?)))?;

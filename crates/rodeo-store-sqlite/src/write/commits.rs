@@ -111,7 +111,7 @@ impl Call<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut insert_parent = self.conn.prepare_cached(
-            "INSERT INTO commit_parents (sha, position, parent) VALUES (?1, ?2, ?3)",
+            "INSERT INTO commit_parents (commit_id, position, parent) VALUES (?1, ?2, ?3)",
         )?;
         for (c, g) in new.iter().zip(&gens) {
             let services = (!c.services.is_empty())
@@ -127,8 +127,9 @@ impl Call<'_> {
                 c.repository,
                 services,
             ])?;
+            let id = self.conn.last_insert_rowid();
             for (position, p) in c.parents.iter().enumerate() {
-                insert_parent.execute(params![c.sha.as_str(), position as i64, p.as_str()])?;
+                insert_parent.execute(params![id, position as i64, p.as_str()])?;
             }
         }
         let repaired = self.repair_descendants(&new)?;
@@ -192,19 +193,22 @@ impl Call<'_> {
         let mut stmt = self.conn.prepare_cached(
             // CROSS JOIN fixes the join order: from the (few) new shas into the index
             // on parent, never a scan of all edges.
-            "WITH RECURSIVE d(sha) AS (
-                 SELECT p.sha FROM json_each(?1) AS n
+            "WITH RECURSIVE d(id) AS (
+                 SELECT p.commit_id FROM json_each(?1) AS n
                  CROSS JOIN commit_parents p ON p.parent = n.value
-                 WHERE p.sha NOT IN (SELECT value FROM json_each(?1))
+                 CROSS JOIN commits c ON c.id = p.commit_id
+                 WHERE c.sha NOT IN (SELECT value FROM json_each(?1))
                  UNION
-                 SELECT p.sha FROM d CROSS JOIN commit_parents p ON p.parent = d.sha
+                 SELECT p.commit_id FROM d
+                 CROSS JOIN commits c ON c.id = d.id
+                 CROSS JOIN commit_parents p ON p.parent = c.sha
              )
-             SELECT d.sha, c.generation, p.parent, pc.generation
+             SELECT c.sha, c.generation, p.parent, pc.generation
              FROM d
-             CROSS JOIN commits c ON c.sha = d.sha
-             CROSS JOIN commit_parents p ON p.sha = d.sha
+             CROSS JOIN commits c ON c.id = d.id
+             CROSS JOIN commit_parents p ON p.commit_id = d.id
              LEFT JOIN commits pc ON pc.sha = p.parent
-             ORDER BY d.sha, p.position",
+             ORDER BY c.id, p.position",
         )?;
         let mut rows_ = stmt.query([&new_json])?;
         let mut nodes: Vec<(Sha, Vec<Sha>)> = Vec::new();
