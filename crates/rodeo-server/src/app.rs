@@ -197,7 +197,7 @@ fn router(state: &AppState, with_metrics: bool) -> Router {
             get(move || async move { axum::Json(spec.as_ref().clone()) }),
         );
     if with_metrics {
-        app = app.route("/metrics", get(http::metrics::render));
+        app = app.route("/metrics", get(http::metrics::render_authed));
     }
     app.fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::http::auth::Caller;
 use crate::state::AppState;
 
 /// Liveness: the process answers. Needs no token.
@@ -14,10 +15,10 @@ pub(crate) async fn healthz() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-/// Readiness: the database answers. Needs no token, says nothing but up or down.
+/// Readiness: the database answers. Needs a token of any scope, like everything but liveness.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "Ready"), (status = 503, description = "Database unreachable")))]
-pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
+pub(crate) async fn readyz(State(state): State<AppState>, _caller: Caller) -> Response {
     match state.store.ping().await {
         Ok(()) => {
             Json(json!({ "status": "ready", "backend": state.store.backend() })).into_response()

@@ -67,8 +67,18 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             }
             _ => strip_position(&inner.to_string()),
         };
+        // serde reports a missing field at its parent's path; name the field itself.
+        let field = match missing_field(&message) {
+            Some(name) if field.is_empty() => name.to_owned(),
+            Some(name) => format!("{field}.{name}"),
+            None => field,
+        };
         ApiError::Malformed(FieldError::new(field, message).into())
     })
+}
+
+fn missing_field(message: &str) -> Option<&str> {
+    message.strip_prefix("missing field `")?.split('`').next()
 }
 
 /// serde_json appends " at line 1 column 42"; the field path says more.
@@ -118,5 +128,7 @@ mod tests {
         assert!(m.contains("not valid JSON"), "{m}");
         let (f, m) = field_of(parse_json::<Outer>(br#"{"items":[],"extra":1}"#).unwrap_err());
         assert!(m.contains("unknown field `extra`"), "{f}: {m}");
+        let (f, m) = field_of(parse_json::<Outer>(br#"{"items":[{}]}"#).unwrap_err());
+        assert_eq!(f, "items[0].n", "{m}");
     }
 }

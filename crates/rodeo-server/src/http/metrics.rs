@@ -81,7 +81,15 @@ pub(crate) fn ingested(kind: &'static str, source: &'static str, n: u64) {
     metrics::counter!("rodeo_ingest_total", "kind" => kind, "source" => source).increment(n);
 }
 
-/// `GET /metrics` in the Prometheus text format.
+/// `GET /metrics` on the main listener: needs a token of any scope.
+pub(crate) async fn render_authed(
+    state: State<AppState>,
+    _caller: crate::http::auth::Caller,
+) -> Response {
+    render(state).await
+}
+
+/// `GET /metrics` in the Prometheus text format; unauthenticated only on its own listener.
 pub(crate) async fn render(State(state): State<AppState>) -> Response {
     let pool = state.store.pool_stats();
     metrics::gauge!("rodeo_db_pool_connections", "backend" => state.store.backend())
