@@ -14,6 +14,7 @@ pub struct TestApp {
     pub base: String,
     pub admin: String,
     pub client: reqwest::Client,
+    #[allow(dead_code)]
     pub store: Arc<dyn Store>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,

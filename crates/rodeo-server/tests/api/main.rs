@@ -1,5 +1,5 @@
 //! API tests through a real server on port 0 over a temporary SQLite database.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
 mod auth;
 mod bad_input;
