@@ -1,1 +1,4 @@
 //! placeholder
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod webhooks;
