@@ -11,35 +11,44 @@ use rodeo_domain::{
 
 use super::json::{self, Obj};
 use super::{
-    push, Mapping, Parsed, WebhookError, MAX_REPOSITORY_LEN, MAX_TITLE_LEN, MAX_VERSION_LEN,
+    push, Handler, Mapping, Parsed, WebhookError, MAX_REPOSITORY_LEN, MAX_TITLE_LEN,
+    MAX_VERSION_LEN,
 };
-
-type Handler = fn(&Obj<'_>, &Mapping) -> Result<Parsed, FieldError>;
 
 /// Reads one delivery; `event` is the `X-GitHub-Event` header.
 pub fn parse_github(event: &str, body: &[u8], mapping: &Mapping) -> Result<Parsed, WebhookError> {
+    let Some(handler) = handler(event) else {
+        return Ok(Parsed::ignored(format!(
+            "GitHub event {event:?} is not used by rodeo"
+        )));
+    };
+    let value = json::parse_body(body)?;
+    Ok(handler(&Obj::root(&value)?, mapping)?)
+}
+
+/// The reader for an event type; `None` for events rodeo does not use.
+pub(super) fn handler(event: &str) -> Option<Handler> {
     let handler: Handler = match event {
         "ping" => |_, _| Ok(Parsed::Ping),
         "push" => push,
         "pull_request" => pull_request,
         "deployment" => deployment,
         "deployment_status" => deployment_status,
-        other => {
-            return Ok(Parsed::ignored(format!(
-                "GitHub event {other:?} is not used by rodeo"
-            )))
-        }
+        _ => return None,
     };
-    let value = json::parse_body(body)?;
-    Ok(handler(&Obj::root(&value)?, mapping)?)
+    Some(handler)
 }
 
 fn sender(root: &Obj<'_>) -> Result<String, FieldError> {
-    Ok(root.obj("sender")?.name("login", MAX_AUTHOR_LEN)?.to_owned())
+    Ok(root
+        .obj("sender")?
+        .name("login", MAX_AUTHOR_LEN)?
+        .to_owned())
 }
 
 fn repository<'a>(root: &Obj<'a>) -> Result<&'a str, FieldError> {
-    root.obj("repository")?.name("full_name", MAX_REPOSITORY_LEN)
+    root.obj("repository")?
+        .name("full_name", MAX_REPOSITORY_LEN)
 }
 
 fn push(root: &Obj<'_>, mapping: &Mapping) -> Result<Parsed, FieldError> {
@@ -104,7 +113,10 @@ fn pull_request(root: &Obj<'_>, _: &Mapping) -> Result<Parsed, FieldError> {
     };
     // An open pull request's merge_commit_sha is GitHub's test merge, not a real one.
     let (merged_at, merge_commit_sha) = if state == PullRequestState::Merged {
-        (Some(pr.timestamp("merged_at")?), pr.opt_sha("merge_commit_sha")?)
+        (
+            Some(pr.timestamp("merged_at")?),
+            pr.opt_sha("merge_commit_sha")?,
+        )
     } else {
         (None, None)
     };
@@ -128,7 +140,9 @@ fn pull_request(root: &Obj<'_>, _: &Mapping) -> Result<Parsed, FieldError> {
 
 fn deployment(root: &Obj<'_>, mapping: &Mapping) -> Result<Parsed, FieldError> {
     if let Some(action) = root.opt_str("action")?.filter(|a| *a != "created") {
-        return Ok(Parsed::ignored(format!("deployment action {action:?} is not used by rodeo")));
+        return Ok(Parsed::ignored(format!(
+            "deployment action {action:?} is not used by rodeo"
+        )));
     }
     let actor = sender(root)?;
     let mut new = read_deployment(root, mapping)?;

@@ -12,25 +12,30 @@ use rodeo_domain::{
 
 use super::json::{self, Obj};
 use super::{
-    push, Mapping, Parsed, WebhookError, MAX_REPOSITORY_LEN, MAX_TITLE_LEN, MAX_VERSION_LEN,
+    push, Handler, Mapping, Parsed, WebhookError, MAX_REPOSITORY_LEN, MAX_TITLE_LEN,
+    MAX_VERSION_LEN,
 };
-
-type Handler = fn(&Obj<'_>, &Mapping) -> Result<Parsed, FieldError>;
 
 /// Reads one delivery; `event` is the `X-Gitlab-Event` header.
 pub fn parse_gitlab(event: &str, body: &[u8], mapping: &Mapping) -> Result<Parsed, WebhookError> {
+    let Some(handler) = handler(event) else {
+        return Ok(Parsed::ignored(format!(
+            "GitLab event {event:?} is not used by rodeo"
+        )));
+    };
+    let value = json::parse_body(body)?;
+    Ok(handler(&Obj::root(&value)?, mapping)?)
+}
+
+/// The reader for an event type; `None` for events rodeo does not use.
+pub(super) fn handler(event: &str) -> Option<Handler> {
     let handler: Handler = match event {
         "Push Hook" => push,
         "Merge Request Hook" => merge_request,
         "Deployment Hook" => deployment,
-        other => {
-            return Ok(Parsed::ignored(format!(
-                "GitLab event {other:?} is not used by rodeo"
-            )))
-        }
+        _ => return None,
     };
-    let value = json::parse_body(body)?;
-    Ok(handler(&Obj::root(&value)?, mapping)?)
+    Some(handler)
 }
 
 fn project_path<'a>(root: &Obj<'a>) -> Result<&'a str, FieldError> {
@@ -39,7 +44,10 @@ fn project_path<'a>(root: &Obj<'a>) -> Result<&'a str, FieldError> {
 }
 
 fn username(root: &Obj<'_>) -> Result<String, FieldError> {
-    Ok(root.obj("user")?.name("username", MAX_AUTHOR_LEN)?.to_owned())
+    Ok(root
+        .obj("user")?
+        .name("username", MAX_AUTHOR_LEN)?
+        .to_owned())
 }
 
 fn push(root: &Obj<'_>, mapping: &Mapping) -> Result<Parsed, FieldError> {
@@ -102,18 +110,17 @@ fn merge_request(root: &Obj<'_>, _: &Mapping) -> Result<Parsed, FieldError> {
         }
     };
     // The payload has no merge time: only the merge event's updated_at is one.
-    let merged_at = match (state, action) {
-        (PullRequestState::Merged, Some("merge")) => Some(attrs.timestamp("updated_at")?),
-        (PullRequestState::Merged, _) => match attrs.opt_timestamp("merged_at")? {
-            Some(at) => Some(at),
-            None => {
-                return Ok(Parsed::ignored(
+    let merged_at =
+        match (state, action) {
+            (PullRequestState::Merged, Some("merge")) => Some(attrs.timestamp("updated_at")?),
+            (PullRequestState::Merged, _) => match attrs.opt_timestamp("merged_at")? {
+                Some(at) => Some(at),
+                None => return Ok(Parsed::ignored(
                     "merge request is already merged; only its merge event gives the merge time",
-                ))
-            }
-        },
-        _ => None,
-    };
+                )),
+            },
+            _ => None,
+        };
     let merge_commit_sha = if state == PullRequestState::Merged {
         match attrs.opt_sha("merge_commit_sha")? {
             Some(sha) => Some(sha),
@@ -181,7 +188,9 @@ fn deployment(root: &Obj<'_>, mapping: &Mapping) -> Result<Parsed, FieldError> {
         started_at: at,
         finished_at: status.is_finished().then_some(at),
         external_id: Some(format!("gitlab:deployment:{id}")),
-        url: root.opt_text("deployable_url", MAX_URL_LEN)?.map(str::to_owned),
+        url: root
+            .opt_text("deployable_url", MAX_URL_LEN)?
+            .map(str::to_owned),
         commits: Vec::new(),
     };
     Ok(Parsed::Commands {

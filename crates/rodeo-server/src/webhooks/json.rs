@@ -172,7 +172,10 @@ impl<'a> Obj<'a> {
 
     pub(super) fn opt_i64(&self, key: &str) -> Result<Option<i64>, FieldError> {
         self.get(key)
-            .map(|v| v.as_i64().ok_or_else(|| self.err(key, "must be an integer")))
+            .map(|v| {
+                v.as_i64()
+                    .ok_or_else(|| self.err(key, "must be an integer"))
+            })
             .transpose()
     }
 
@@ -244,7 +247,10 @@ mod tests {
             "must be at most 3 characters"
         );
         assert_eq!(root.text("t", 4).unwrap(), "abcd");
-        assert_eq!(root.name("blank", 10).unwrap_err().message, "must not be empty");
+        assert_eq!(
+            root.name("blank", 10).unwrap_err().message,
+            "must not be empty"
+        );
         assert_eq!(root.opt_text("e", 10).unwrap(), None);
     }
 

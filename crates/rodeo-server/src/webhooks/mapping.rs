@@ -226,15 +226,25 @@ mod tests {
     #[test]
     fn repositories_map_explicitly_or_by_name() {
         let m = example();
-        let svc = |r| m.service_for_repository("repository", r).unwrap().into_string();
+        let svc = |r| {
+            m.service_for_repository("repository", r)
+                .unwrap()
+                .into_string()
+        };
         assert_eq!(svc("acme/api-server"), "api");
         assert_eq!(svc("ACME/Api-Server"), "api");
         assert_eq!(svc("acme/Web_Frontend"), "web_frontend");
         assert_eq!(svc("group/subgroup/Payments Service"), "payments-service");
         assert_eq!(svc("bare"), "bare");
-        let e = m.service_for_repository("repository.full_name", "acme/---").unwrap_err();
+        let e = m
+            .service_for_repository("repository.full_name", "acme/---")
+            .unwrap_err();
         assert_eq!(e.field, "repository.full_name");
-        assert!(e.message.contains("[mapping] repositories"), "{}", e.message);
+        assert!(
+            e.message.contains("[mapping] repositories"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -245,7 +255,11 @@ mod tests {
         let s = |paths: &[&str]| names(m.services_for_paths("acme/mono", paths.iter().copied()));
         assert_eq!(s(&["services/billing/src/lib.rs"]), ["billing"]);
         assert_eq!(s(&["libs/money/lib.rs"]), ["billing", "checkout"]);
-        assert_eq!(s(&["libs/money/src/lib.rs"]), ["billing"], "* stays in one directory");
+        assert_eq!(
+            s(&["libs/money/src/lib.rs"]),
+            ["billing"],
+            "* stays in one directory"
+        );
         assert_eq!(s(&["README.md", "services/checkout/x"]), ["checkout"]);
         assert!(s(&["docs/index.md"]).is_empty());
         assert!(s(&[]).is_empty());
@@ -263,7 +277,9 @@ mod tests {
         assert_eq!(env("live"), "production");
         assert_eq!(env("Staging EU"), "staging-eu");
         assert_eq!(
-            m.environment("deployment.environment", "!!!").unwrap_err().field,
+            m.environment("deployment.environment", "!!!")
+                .unwrap_err()
+                .field,
             "deployment.environment"
         );
     }
@@ -284,7 +300,10 @@ mod tests {
         assert!(std::error::Error::source(&e).is_some());
 
         let no_paths = config("[[monorepo]]\nrepository = \"a/b\"\nservice = \"b\"\npaths = []");
-        assert!(matches!(Mapping::new(&no_paths), Err(MappingError::NoPaths { .. })));
+        assert!(matches!(
+            Mapping::new(&no_paths),
+            Err(MappingError::NoPaths { .. })
+        ));
 
         let conflict = config(r#"environments = { prod = "production", PROD = "prod-eu" }"#);
         assert!(matches!(
@@ -296,10 +315,16 @@ mod tests {
     #[test]
     fn the_config_rejects_unknown_keys_and_invalid_names() {
         assert!(toml::from_str::<MappingConfig>("repos = {}").is_err());
-        assert!(toml::from_str::<MappingConfig>(r#"repositories = { "a/b" = "Bad Name" }"#).is_err());
+        assert!(
+            toml::from_str::<MappingConfig>(r#"repositories = { "a/b" = "Bad Name" }"#).is_err()
+        );
         assert!(toml::from_str::<MappingConfig>(r#"environments = { prod = "PROD" }"#).is_err());
-        let extra = "[[monorepo]]\nrepository = \"a/b\"\nservice = \"b\"\npaths = [\"x\"]\nglob = 1";
+        let extra =
+            "[[monorepo]]\nrepository = \"a/b\"\nservice = \"b\"\npaths = [\"x\"]\nglob = 1";
         assert!(toml::from_str::<MappingConfig>(extra).is_err());
-        assert_eq!(toml::from_str::<MappingConfig>("").unwrap(), MappingConfig::default());
+        assert_eq!(
+            toml::from_str::<MappingConfig>("").unwrap(),
+            MappingConfig::default()
+        );
     }
 }

@@ -22,6 +22,8 @@ mod tests;
 
 use rodeo_domain::{Command, FieldError};
 
+use json::Obj;
+
 pub use github::parse_github;
 pub use gitlab::parse_gitlab;
 pub use mapping::{Mapping, MappingConfig, MappingError, MonorepoConfig};
@@ -49,6 +51,9 @@ pub enum Parsed {
     /// not use, a branch deletion, a superseded deployment). Answer 202 and log `reason`.
     Ignored { reason: String },
 }
+
+/// Reads one event type's payload.
+type Handler = fn(&Obj<'_>, &Mapping) -> Result<Parsed, FieldError>;
 
 impl Parsed {
     fn ignored(reason: impl Into<String>) -> Self {

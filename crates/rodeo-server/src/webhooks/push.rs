@@ -120,9 +120,12 @@ mod tests {
 
     #[test]
     fn chains_onto_the_base() {
-        let linked =
-            link_parents(Some(sha('0')), vec![commit('a'), commit('b'), commit('c')], "commits")
-                .unwrap();
+        let linked = link_parents(
+            Some(sha('0')),
+            vec![commit('a'), commit('b'), commit('c')],
+            "commits",
+        )
+        .unwrap();
         assert_eq!(
             parents(&linked),
             [
@@ -136,15 +139,20 @@ mod tests {
     #[test]
     fn without_a_base_the_first_commit_is_only_a_parent() {
         let linked = link_parents(None, vec![commit('a'), commit('b')], "commits").unwrap();
-        assert_eq!(parents(&linked), [("bbbbbbb".into(), vec!["aaaaaaa".into()])]);
-        assert!(link_parents(None, vec![commit('a')], "commits").unwrap().is_empty());
+        assert_eq!(
+            parents(&linked),
+            [("bbbbbbb".into(), vec!["aaaaaaa".into()])]
+        );
+        assert!(link_parents(None, vec![commit('a')], "commits")
+            .unwrap()
+            .is_empty());
         assert!(link_parents(None, vec![], "commits").unwrap().is_empty());
     }
 
     #[test]
     fn repeated_commits_are_rejected() {
-        let e = link_parents(Some(sha('0')), vec![commit('a'), commit('a')], "commits")
-            .unwrap_err();
+        let e =
+            link_parents(Some(sha('0')), vec![commit('a'), commit('a')], "commits").unwrap_err();
         assert_eq!(e.field, "commits[1].id");
         let e = link_parents(Some(sha('a')), vec![commit('a')], "commits").unwrap_err();
         assert_eq!(e.field, "commits[0].id");

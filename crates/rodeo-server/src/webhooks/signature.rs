@@ -88,7 +88,10 @@ mod tests {
 
     #[test]
     fn accepts_githubs_documented_example() {
-        assert_eq!(verify_github(DOC_SECRET, DOC_BODY, Some(DOC_SIGNATURE)), Ok(()));
+        assert_eq!(
+            verify_github(DOC_SECRET, DOC_BODY, Some(DOC_SIGNATURE)),
+            Ok(())
+        );
         let upper = DOC_SIGNATURE.replace("757107ea", "757107EA");
         assert_eq!(verify_github(DOC_SECRET, DOC_BODY, Some(&upper)), Ok(()));
     }
