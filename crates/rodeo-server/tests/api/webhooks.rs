@@ -1,0 +1,1 @@
+//! Webhook tests land with the webhook parsers.
