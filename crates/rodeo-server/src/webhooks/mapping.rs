@@ -2,7 +2,7 @@
 //! rodeo calls an environment that a CI system names differently.
 //!
 //! [`MappingConfig`] is the `[mapping]` section of the configuration file;
-//! [`Mapping::new`] checks it and compiles its globs once, at start-up.
+//! [`Mapping::from_config`] checks it and compiles its globs once, at start-up.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -67,7 +67,7 @@ pub struct Mapping {
 }
 
 impl Mapping {
-    pub fn new(config: &MappingConfig) -> Result<Self, MappingError> {
+    pub fn from_config(config: &MappingConfig) -> Result<Self, MappingError> {
         let repositories = config
             .repositories
             .iter()
@@ -200,7 +200,7 @@ mod tests {
     }
 
     fn example() -> Mapping {
-        Mapping::new(&config(
+        Mapping::from_config(&config(
             r#"
             repositories = { "acme/api-server" = "api" }
             environments = { prod = "production", Live = "production" }
@@ -294,20 +294,20 @@ mod tests {
             paths = ["services/{billing"]
             "#,
         );
-        let e = Mapping::new(&bad_glob).unwrap_err();
+        let e = Mapping::from_config(&bad_glob).unwrap_err();
         assert!(matches!(e, MappingError::Glob { index: 0, .. }));
         assert!(e.to_string().contains("services/{billing"), "{e}");
         assert!(std::error::Error::source(&e).is_some());
 
         let no_paths = config("[[monorepo]]\nrepository = \"a/b\"\nservice = \"b\"\npaths = []");
         assert!(matches!(
-            Mapping::new(&no_paths),
+            Mapping::from_config(&no_paths),
             Err(MappingError::NoPaths { .. })
         ));
 
         let conflict = config(r#"environments = { prod = "production", PROD = "prod-eu" }"#);
         assert!(matches!(
-            Mapping::new(&conflict),
+            Mapping::from_config(&conflict),
             Err(MappingError::ConflictingAliases { .. })
         ));
     }

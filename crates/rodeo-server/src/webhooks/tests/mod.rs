@@ -50,7 +50,7 @@ fn mapping() -> Mapping {
         "#,
     )
     .unwrap();
-    Mapping::new(&config).unwrap()
+    Mapping::from_config(&config).unwrap()
 }
 
 /// A fixture with `edit` applied to its JSON.
