@@ -47,7 +47,7 @@ pub(crate) async fn github(
     .map_err(|e| ApiError::BadSignature(e.to_string()))?;
     let event = required(&headers, "x-github-event")?;
     let parsed = webhooks::parse_github(event, &body, &state.mapping)
-        .map_err(|e| ApiError::Malformed(FieldError::new("", e.to_string()).into()))?;
+        .map_err(|e| ApiError::Malformed(e.field_error().into()))?;
     let delivery = header(&headers, "x-github-delivery").map(|id| Delivery {
         source: Source::Github,
         id: id.to_owned(),
@@ -78,7 +78,7 @@ pub(crate) async fn gitlab(
         .map_err(|e| ApiError::BadSignature(e.to_string()))?;
     let event = required(&headers, "x-gitlab-event")?;
     let parsed = webhooks::parse_gitlab(event, &body, &state.mapping)
-        .map_err(|e| ApiError::Malformed(FieldError::new("", e.to_string()).into()))?;
+        .map_err(|e| ApiError::Malformed(e.field_error().into()))?;
     let delivery = header(&headers, "x-gitlab-event-uuid")
         .or_else(|| header(&headers, "x-gitlab-webhook-uuid"))
         .map(|id| Delivery {

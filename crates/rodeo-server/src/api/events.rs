@@ -108,15 +108,16 @@ pub(crate) async fn stream(
     let mut high = missed.last().map(|e| e.id).or(last_id).unwrap_or(0);
     let catch = stream::iter(missed.into_iter().map(|e| Ok(sse(&e))));
     let live = stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(e) => return Some((Some(e), rx)),
-                Err(RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "event stream subscriber lagged; client should reconnect with Last-Event-ID");
-                    return Some((None, rx));
-                }
-                Err(RecvError::Closed) => return None,
+        match rx.recv().await {
+            Ok(e) => Some((Some(e), rx)),
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    missed = n,
+                    "event stream subscriber lagged; client should reconnect with Last-Event-ID"
+                );
+                Some((None, rx))
             }
+            Err(RecvError::Closed) => None,
         }
     })
     .filter_map(move |e| {
