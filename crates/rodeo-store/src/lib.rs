@@ -8,6 +8,8 @@
 //! record and the webhook delivery record. Reads are typed queries. No SQL leaves a
 //! backend crate.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 use std::path::Path;
 
 use async_trait::async_trait;

@@ -1,1 +1,0 @@
-//! The storage conformance suite (written by the SQLite backend work).
