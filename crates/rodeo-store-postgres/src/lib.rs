@@ -120,8 +120,7 @@ impl PgStore {
             .connect_lazy_with(connect);
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let (shutdown, stop) = watch::channel(false);
-        let task =
-            listener::start(listen_pool.clone(), pool.clone(), events.clone(), stop).await?;
+        let task = listener::start(listen_pool.clone(), pool.clone(), events.clone(), stop).await?;
         Ok(Self {
             pool,
             listen_pool,

@@ -108,7 +108,10 @@ impl Task {
                     while let Some(n) = l.next_buffered() {
                         ids.push(n);
                     }
-                    let ids: Vec<i64> = ids.iter().filter_map(|n| n.payload().parse().ok()).collect();
+                    let ids: Vec<i64> = ids
+                        .iter()
+                        .filter_map(|n| n.payload().parse().ok())
+                        .collect();
                     self.publish_ids(&ids).await;
                 }
                 Ok(None) => {

@@ -21,7 +21,12 @@ fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
-        items.last().map(|last| Cursor { before_id: id(last) }.encode())
+        items.last().map(|last| {
+            Cursor {
+                before_id: id(last),
+            }
+            .encode()
+        })
     } else {
         None
     };
@@ -34,7 +39,10 @@ struct Conditions {
 }
 
 impl Conditions {
-    fn next<'a>(&mut self, q: &'a mut QueryBuilder<'static, Postgres>) -> &'a mut QueryBuilder<'static, Postgres> {
+    fn next<'a>(
+        &mut self,
+        q: &'a mut QueryBuilder<'static, Postgres>,
+    ) -> &'a mut QueryBuilder<'static, Postgres> {
         q.push(if self.any { " AND " } else { " WHERE " });
         self.any = true;
         q
@@ -49,7 +57,9 @@ pub(crate) async fn list_deployments(
     let mut q = QueryBuilder::new(format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d"));
     let mut w = Conditions { any: false };
     if let Some(s) = &filter.service {
-        w.next(&mut q).push("d.service = ").push_bind(s.as_str().to_owned());
+        w.next(&mut q)
+            .push("d.service = ")
+            .push_bind(s.as_str().to_owned());
     }
     if let Some(e) = &filter.environment {
         w.next(&mut q)
@@ -93,7 +103,9 @@ pub(crate) async fn list_events(
     let mut q = QueryBuilder::new(format!("SELECT {EVENT_COLUMNS} FROM events"));
     let mut w = Conditions { any: false };
     if let Some(s) = &filter.service {
-        w.next(&mut q).push("service = ").push_bind(s.as_str().to_owned());
+        w.next(&mut q)
+            .push("service = ")
+            .push_bind(s.as_str().to_owned());
     }
     if let Some(e) = &filter.environment {
         w.next(&mut q)
@@ -107,7 +119,10 @@ pub(crate) async fn list_events(
             w.next(&mut q).push("kind >= ").push_bind(k.to_owned());
             match prefix_end(k) {
                 Some(end) => q.push(" AND kind < ").push_bind(end),
-                None => q.push(" AND starts_with(kind, ").push_bind(k.to_owned()).push(")"),
+                None => q
+                    .push(" AND starts_with(kind, ")
+                    .push_bind(k.to_owned())
+                    .push(")"),
             };
         }
         Some(k) => {
@@ -126,7 +141,10 @@ pub(crate) async fn list_events(
     q.push(" ORDER BY id DESC LIMIT ")
         .push_bind(i64::from(limit) + 1);
     let rows = q.build().fetch_all(pool).await.db()?;
-    let items = rows.iter().map(rows::event).collect::<Result<Vec<_>, _>>()?;
+    let items = rows
+        .iter()
+        .map(rows::event)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(page(items, limit, |e| e.id))
 }
 

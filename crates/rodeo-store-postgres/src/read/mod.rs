@@ -21,11 +21,13 @@ pub(crate) use lists::{list_deployments, list_events};
 pub(crate) use status::status;
 
 pub(crate) async fn token_by_hash(pool: &PgPool, hash: &str) -> Result<Option<Token>, StoreError> {
-    let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"))
-        .bind(hash)
-        .fetch_optional(pool)
-        .await
-        .db()?;
+    let row = sqlx::query(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"
+    ))
+    .bind(hash)
+    .fetch_optional(pool)
+    .await
+    .db()?;
     row.as_ref().map(rows::token).transpose()
 }
 

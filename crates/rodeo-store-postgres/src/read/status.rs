@@ -26,12 +26,11 @@ pub(crate) async fn status(pool: &PgPool) -> Result<StatusMatrix, StoreError> {
     .fetch_all(&mut *tx)
     .await
     .db()?;
-    let drift: Vec<(String, String, String, i64, bool)> = sqlx::query_as(
-        "SELECT service, environment, compared_to, undeployed, complete FROM drift",
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .db()?;
+    let drift: Vec<(String, String, String, i64, bool)> =
+        sqlx::query_as("SELECT service, environment, compared_to, undeployed, complete FROM drift")
+            .fetch_all(&mut *tx)
+            .await
+            .db()?;
     tx.commit().await.db()?;
 
     let mut deployed: HashMap<String, HashMap<String, Deployment>> = HashMap::new();

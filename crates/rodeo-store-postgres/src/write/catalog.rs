@@ -1,15 +1,13 @@
-//! Commands on the catalog: teams, services, environments, tokens and pull requests.
+//! Commands on the catalog: teams, services and environments.
 
 use rodeo_domain::{
-    to_micros, Environment, EnvironmentName, FieldError, PullRequest,
-    PullRequestState, Scope, Service, ServiceName, Team, TeamName, Token, TokenName,
+    to_micros, Environment, EnvironmentName, FieldError, Service, ServiceName, Team, TeamName,
 };
 use rodeo_store::logic::events;
 use rodeo_store::StoreError;
-use sqlx::Row;
 
 use super::Writer;
-use crate::rows::{self, DbResult, ENVIRONMENT_COLUMNS, SERVICE_COLUMNS, TOKEN_COLUMNS};
+use crate::rows::{self, DbResult, ENVIRONMENT_COLUMNS, SERVICE_COLUMNS};
 
 fn invalid(field: &str, message: String) -> StoreError {
     StoreError::Invalid(FieldError::new(field, message).into())
@@ -33,7 +31,9 @@ impl Writer<'_> {
         .db()?
         .rows_affected();
         if inserted == 0 {
-            return Err(StoreError::Conflict(format!("team '{name}' already exists")));
+            return Err(StoreError::Conflict(format!(
+                "team '{name}' already exists"
+            )));
         }
         let team = Team {
             name,
@@ -158,7 +158,8 @@ impl Writer<'_> {
         if !self.insert_service(&service).await? {
             return Err(exists());
         }
-        self.events.push(events::service("service.created", &service));
+        self.events
+            .push(events::service("service.created", &service));
         Ok(service)
     }
 
@@ -186,7 +187,8 @@ impl Writer<'_> {
             .execute(&mut *self.tx)
             .await
             .db()?;
-        self.events.push(events::service("service.updated", &service));
+        self.events
+            .push(events::service("service.updated", &service));
         Ok(service)
     }
 
@@ -308,13 +310,12 @@ impl Writer<'_> {
         if self.find_environment(&name).await?.is_none() {
             return Err(StoreError::not_found("environment", name.as_str()));
         }
-        let deployed: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM deployments WHERE environment = $1)",
-        )
-        .bind(name.as_str())
-        .fetch_one(&mut *self.tx)
-        .await
-        .db()?;
+        let deployed: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM deployments WHERE environment = $1)")
+                .bind(name.as_str())
+                .fetch_one(&mut *self.tx)
+                .await
+                .db()?;
         if deployed {
             return Err(StoreError::Conflict(format!(
                 "environment {name} has deployments and cannot be deleted"
@@ -328,105 +329,5 @@ impl Writer<'_> {
         self.topology_changed = true;
         self.events.push(events::environment_deleted(&name));
         Ok(())
-    }
-
-    pub(super) async fn create_token(
-        &mut self,
-        name: TokenName,
-        scope: Scope,
-        hash: String,
-        prefix: String,
-    ) -> Result<Token, StoreError> {
-        let row = sqlx::query(&format!(
-            "INSERT INTO tokens (name, scope, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING
-             RETURNING {TOKEN_COLUMNS}"
-        ))
-        .bind(name.as_str())
-        .bind(scope.as_str())
-        .bind(prefix)
-        .bind(hash)
-        .bind(to_micros(self.ctx.at))
-        .fetch_optional(&mut *self.tx)
-        .await
-        .db()?
-        .ok_or_else(|| StoreError::Conflict(format!("a token named '{name}' already exists")))?;
-        let token = rows::token(&row)?;
-        self.events.push(events::token("token.created", &token));
-        Ok(token)
-    }
-
-    pub(super) async fn revoke_token(&mut self, id: &str) -> Result<Token, StoreError> {
-        let not_found = || StoreError::not_found("token", id);
-        let key: i64 = id.parse().map_err(|_| not_found())?;
-        let row = sqlx::query(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(key)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .db()?
-        .ok_or_else(not_found)?;
-        let mut token = rows::token(&row)?;
-        if token.revoked_at.is_some() {
-            return Ok(token);
-        }
-        sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1")
-            .bind(key)
-            .bind(to_micros(self.ctx.at))
-            .execute(&mut *self.tx)
-            .await
-            .db()?;
-        token.revoked_at = Some(self.ctx.at);
-        self.events.push(events::token("token.revoked", &token));
-        Ok(token)
-    }
-
-    pub(super) async fn upsert_pull_request(
-        &mut self,
-        pr: PullRequest,
-    ) -> Result<PullRequest, StoreError> {
-        let before: Option<String> = sqlx::query(
-            "SELECT state FROM pull_requests WHERE repository = $1 AND number = $2 FOR UPDATE",
-        )
-        .bind(&pr.repository)
-        .bind(pr.number)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .db()?
-        .map(|r| r.try_get("state"))
-        .transpose()
-        .db()?;
-        sqlx::query(
-            "INSERT INTO pull_requests (repository, number, title, author, state, created_at,
-                 merged_at, merge_commit_sha, head_sha, url)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (repository, number) DO UPDATE SET
-                 title = EXCLUDED.title, author = EXCLUDED.author, state = EXCLUDED.state,
-                 created_at = EXCLUDED.created_at, merged_at = EXCLUDED.merged_at,
-                 merge_commit_sha = EXCLUDED.merge_commit_sha, head_sha = EXCLUDED.head_sha,
-                 url = EXCLUDED.url",
-        )
-        .bind(&pr.repository)
-        .bind(pr.number)
-        .bind(&pr.title)
-        .bind(&pr.author)
-        .bind(pr.state.as_str())
-        .bind(to_micros(pr.created_at))
-        .bind(pr.merged_at.map(to_micros))
-        .bind(pr.merge_commit_sha.as_ref().map(|s| s.as_str()))
-        .bind(pr.head_sha.as_ref().map(|s| s.as_str()))
-        .bind(&pr.url)
-        .execute(&mut *self.tx)
-        .await
-        .db()?;
-        let changed = before
-            .as_deref()
-            .and_then(PullRequestState::parse)
-            .is_none_or(|s| s != pr.state);
-        if changed {
-            self.events.push(events::pull_request(&pr));
-        }
-        Ok(pr)
     }
 }

@@ -1,4 +1,4 @@
-//! Recording commits and keeping generation numbers consistent.
+//! Recording commits and pull requests, and keeping generation numbers consistent.
 //!
 //! A commit's generation is 1 + the largest generation of its known parents. Commits of
 //! one call are inserted with generations computed in memory (children may come before
@@ -7,9 +7,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rodeo_domain::{to_micros, Commit, ServiceName};
+use rodeo_domain::{to_micros, Commit, PullRequest, PullRequestState, ServiceName};
 use rodeo_store::logic::{self, events};
 use rodeo_store::StoreError;
+use sqlx::Row;
 
 use super::Writer;
 use crate::rows::DbResult;
@@ -236,6 +237,56 @@ impl Writer<'_> {
     }
 }
 
+impl Writer<'_> {
+    pub(super) async fn upsert_pull_request(
+        &mut self,
+        pr: PullRequest,
+    ) -> Result<PullRequest, StoreError> {
+        let before: Option<String> = sqlx::query(
+            "SELECT state FROM pull_requests WHERE repository = $1 AND number = $2 FOR UPDATE",
+        )
+        .bind(&pr.repository)
+        .bind(pr.number)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .db()?
+        .map(|r| r.try_get("state"))
+        .transpose()
+        .db()?;
+        sqlx::query(
+            "INSERT INTO pull_requests (repository, number, title, author, state, created_at,
+                 merged_at, merge_commit_sha, head_sha, url)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             ON CONFLICT (repository, number) DO UPDATE SET
+                 title = EXCLUDED.title, author = EXCLUDED.author, state = EXCLUDED.state,
+                 created_at = EXCLUDED.created_at, merged_at = EXCLUDED.merged_at,
+                 merge_commit_sha = EXCLUDED.merge_commit_sha, head_sha = EXCLUDED.head_sha,
+                 url = EXCLUDED.url",
+        )
+        .bind(&pr.repository)
+        .bind(pr.number)
+        .bind(&pr.title)
+        .bind(&pr.author)
+        .bind(pr.state.as_str())
+        .bind(to_micros(pr.created_at))
+        .bind(pr.merged_at.map(to_micros))
+        .bind(pr.merge_commit_sha.as_ref().map(|s| s.as_str()))
+        .bind(pr.head_sha.as_ref().map(|s| s.as_str()))
+        .bind(&pr.url)
+        .execute(&mut *self.tx)
+        .await
+        .db()?;
+        let changed = before
+            .as_deref()
+            .and_then(PullRequestState::parse)
+            .is_none_or(|s| s != pr.state);
+        if changed {
+            self.events.push(events::pull_request(&pr));
+        }
+        Ok(pr)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{TimeZone, Utc};
@@ -264,7 +315,11 @@ mod tests {
 
     #[test]
     fn children_before_parents_and_stored_parents() {
-        let cs = [commit('c', &['b']), commit('b', &['a', 'e']), commit('a', &[])];
+        let cs = [
+            commit('c', &['b']),
+            commit('b', &['a', 'e']),
+            commit('a', &[]),
+        ];
         let new: Vec<&Commit> = cs.iter().collect();
         let stored = HashMap::from([(sha('e').to_string(), 5)]);
         let g = generations(&new, &stored);

@@ -71,9 +71,9 @@ impl Writer<'_> {
         for (service, at) in &deployed {
             for (env, pred) in &pairs {
                 let affected = scope.is_none()
-                    || touched.iter().any(|(s, e)| {
-                        s.as_str() == *service && (e == env || e == pred)
-                    });
+                    || touched
+                        .iter()
+                        .any(|(s, e)| s.as_str() == *service && (e == env || e == pred));
                 if !affected {
                     continue;
                 }
@@ -115,7 +115,11 @@ impl Writer<'_> {
         self.store_drift(fresh).await
     }
 
-    async fn undeployed(&mut self, include: &Sha, exclude: &Sha) -> Result<(usize, bool), StoreError> {
+    async fn undeployed(
+        &mut self,
+        include: &Sha,
+        exclude: &Sha,
+    ) -> Result<(usize, bool), StoreError> {
         let walked = graph::changes(&mut self.tx, include, Some(exclude), None).await?;
         Ok((walked.shas.len(), walked.complete))
     }

@@ -158,7 +158,10 @@ mod tests {
         // FNV-1a test vector: the key must never change between releases, or replicas
         // of different versions would stop excluding each other during an upgrade.
         assert_eq!(key("a") as u64, 0xaf63_dc4c_8601_ec8c);
-        assert_ne!(deployment_key("api", "prod"), deployment_key("api", "staging"));
+        assert_ne!(
+            deployment_key("api", "prod"),
+            deployment_key("api", "staging")
+        );
         assert_ne!(deployment_key("a", "bc"), deployment_key("ab", "c"));
     }
 }

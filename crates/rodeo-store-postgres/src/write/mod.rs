@@ -24,6 +24,8 @@ mod commits;
 mod deploy;
 mod drift;
 mod locks;
+mod shipped;
+mod tokens;
 
 pub(crate) use locks::EVENTS_CHANNEL;
 
