@@ -9,8 +9,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use axum::Router;
 use rodeo_store::{Store, StoreError};
-//TMP use rodeo_store_postgres::PgStore;
-//TMP use rodeo_store_sqlite::SqliteStore;
+use rodeo_store_postgres::PgStore;
+use rodeo_store_sqlite::SqliteStore;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
@@ -41,9 +41,9 @@ pub enum StartError {
 /// anything else (`sqlite://file`, a bare path) is SQLite.
 pub async fn open_store(url: &str) -> Result<Arc<dyn Store>, StoreError> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Err(StoreError::Unsupported("TMP")) //TMP Ok(Arc::new(PgStore::connect(url).await?))
+        Ok(Arc::new(PgStore::connect(url).await?))
     } else {
-        Err(StoreError::Unsupported("TMP")) //TMP Ok(Arc::new(SqliteStore::open_url(url)?))
+        Ok(Arc::new(SqliteStore::open_url(url)?))
     }
 }
 
