@@ -83,7 +83,7 @@ async fn the_stream_delivers_new_events_and_catches_up_from_last_event_id() {
     let second = app.deploy(json!({"service": "api", "environment": "production", "version": "2", "commit_sha": sha(2)})).await;
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !text.contains(&format!("\"version\":\"2\"")) {
+    while !text.contains("\"version\":\"2\"") {
         let chunk = tokio::time::timeout_at(deadline, body.next())
             .await
             .expect("event within 10 s")
