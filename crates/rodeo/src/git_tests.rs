@@ -1,42 +1,9 @@
 //! Tests for reading commits: a real repository built with fixed dates.
 
-use std::path::Path;
-use std::process::Command;
-
 use chrono::{TimeZone, Utc};
 
 use super::*;
-
-/// Runs git hermetically: no user or system config, fixed identity and dates.
-fn git(dir: &Path, date: &str, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_AUTHOR_NAME", "Zoë Ångström")
-        .env("GIT_AUTHOR_EMAIL", "zoe@example.org")
-        .env("GIT_COMMITTER_NAME", "CI Bot")
-        .env("GIT_COMMITTER_EMAIL", "ci@example.org")
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {out:?}");
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-fn commit(dir: &Path, date: &str, message: &str) -> Sha {
-    git(dir, date, &["commit", "-q", "--allow-empty", "-m", message]);
-    Sha::parse(&git(dir, date, &["rev-parse", "HEAD"])).unwrap()
-}
+use crate::test_support::{commit, git};
 
 const WEIRD: &str = "feat(api): ünïcödé ✓ 🚀\n\nA body with\n\n  indented lines,\ttabs, \u{1e} a record separator\nand --format=%H looking text.";
 

@@ -16,6 +16,6 @@ pub mod tail;
 pub mod telemetry;
 
 #[cfg(test)]
-mod test_server;
+mod test_support;
 
 pub use error::CliError;

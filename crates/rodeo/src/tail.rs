@@ -81,7 +81,7 @@ mod tests {
     use axum::Router;
 
     use super::*;
-    use crate::test_server::spawn;
+    use crate::test_support::spawn;
 
     const NO_WAIT: Reconnect = Reconnect {
         initial: Duration::ZERO,

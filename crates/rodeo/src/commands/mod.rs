@@ -87,3 +87,6 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Config(_) => Err(CliError::Unavailable("config")),
     }
 }
+
+#[cfg(test)]
+mod tests;

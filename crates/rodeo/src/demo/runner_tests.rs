@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::demo::{generate, DemoOptions};
-use crate::test_server::spawn;
+use crate::test_support::spawn;
 
 #[derive(Default)]
 struct Fake {
