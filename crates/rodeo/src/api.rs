@@ -53,26 +53,50 @@ pub struct CommitsRecorded {
     pub already_known: u32,
 }
 
+/// `POST /api/v1/teams`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TeamRequest {
     pub name: TeamName,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<Option<String>>,
+    pub display_name: Option<String>,
 }
 
-/// For an update, `None` leaves a field alone and `Some(None)` clears it.
+/// `PATCH /api/v1/teams/{name}`: the new display name; `None` removes it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamPatch {
+    pub display_name: Option<String>,
+}
+
+/// `POST /api/v1/services`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceRequest {
     pub name: ServiceName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+}
+
+/// `PATCH /api/v1/services/{name}`: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServicePatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub team: Option<Option<TeamName>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<Option<String>>,
 }
 
+/// `POST /api/v1/environments`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EnvironmentRequest {
     pub name: EnvironmentName,
+    pub production: bool,
+    pub order: i32,
+}
+
+/// `PATCH /api/v1/environments/{name}`: `None` leaves a field alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvironmentPatch {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub production: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,10 +119,20 @@ pub struct CreatedToken {
 /// The answer to `GET /api/v1/compare`: `ahead` is in `from` and not in `to`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Comparison {
-    pub from: serde_json::Value,
-    pub to: serde_json::Value,
+    pub from: ComparisonEnd,
+    pub to: ComparisonEnd,
     pub ahead: rodeo_domain::Changes,
     pub behind: rodeo_domain::Changes,
+}
+
+/// One side of a comparison, resolved to a sha.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ComparisonEnd {
+    /// `environment`, `version` or `sha`: how the request named it.
+    pub by: String,
+    pub value: String,
+    pub sha: Sha,
+    pub version: Option<String>,
 }
 
 /// Query parameters, left out when unset.
@@ -224,12 +258,12 @@ impl Collection {
         }
     }
 
+    /// The whole collection (catalogues are small and not paginated).
     pub async fn list<T: serde::de::DeserializeOwned>(
         self,
         c: &Client,
-        q: &Query,
     ) -> Result<Reply<Page<T>>, ClientError> {
-        c.get(&path(&[self.segment()]), q.pairs()).await
+        c.get(&path(&[self.segment()]), &[]).await
     }
 
     pub async fn create<B: Serialize, T: serde::de::DeserializeOwned>(

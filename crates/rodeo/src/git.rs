@@ -221,22 +221,40 @@ fn parse_commit(f: &[&str]) -> Result<Commit, GitError> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(err)?;
     let email = f[3].trim();
+    // git ends %B with a newline of its own.
+    let message = f[6].strip_suffix('\n').unwrap_or(f[6]);
     Ok(Commit {
         sha,
         parents,
-        author: truncate(f[2], MAX_AUTHOR_LEN).to_owned(),
-        author_email: (!email.is_empty()).then(|| truncate(email, MAX_AUTHOR_LEN).to_owned()),
+        author: clean(f[2], MAX_AUTHOR_LEN, false),
+        author_email: (!email.is_empty()).then(|| clean(email, MAX_AUTHOR_LEN, false)),
         authored_at: parse_timestamp("authored_at", f[4]).map_err(err)?,
         committed_at: parse_timestamp("committed_at", f[5]).map_err(err)?,
-        // git ends %B with a newline of its own.
-        message: truncate(f[6].strip_suffix('\n').unwrap_or(f[6]), MAX_MESSAGE_LEN).to_owned(),
+        message: clean(message, MAX_MESSAGE_LEN, true),
         repository: None,
         services: Vec::new(),
     })
 }
 
-/// At most `max` bytes, cut on a character boundary: one enormous message must not
-/// make a whole deployment fail validation.
+/// Text the server accepts, so one odd commit cannot make a whole deployment fail
+/// validation: control characters (an escape sequence pasted into a message) become
+/// U+FFFD, keeping newlines and tabs in messages, and overlong text is cut.
+fn clean(s: &str, max: usize, multiline: bool) -> String {
+    let kept = |c: char| !c.is_control() || (multiline && matches!(c, '\n' | '\r' | '\t'));
+    let cleaned: String = s
+        .chars()
+        .map(|c| {
+            if kept(c) {
+                c
+            } else {
+                char::REPLACEMENT_CHARACTER
+            }
+        })
+        .collect();
+    truncate(&cleaned, max).to_owned()
+}
+
+/// At most `max` bytes (so also at most `max` characters), cut on a character boundary.
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;

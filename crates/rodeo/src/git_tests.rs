@@ -74,7 +74,11 @@ fn reads_a_range_with_a_merge_and_an_awkward_message() {
     assert_eq!(merge.message, "Merge branch 'feature'");
 
     let feature = commits.iter().find(|c| c.sha == f.feature).unwrap();
-    assert_eq!(feature.message, WEIRD);
+    assert_eq!(
+        feature.message,
+        WEIRD.replace('\u{1e}', "\u{fffd}"),
+        "only the control character the server would refuse is replaced"
+    );
     assert_eq!(feature.parents, vec![f.root.clone()]);
     assert_eq!(feature.author, "Zoë Ångström");
     assert_eq!(feature.author_email.as_deref(), Some("zoe@example.org"));
@@ -149,6 +153,13 @@ fn parse_log_rejects_truncated_output_and_bad_fields() {
         parse_log(bad_time.as_bytes()),
         Err(GitError::Field { .. })
     ));
+}
+
+#[test]
+fn cleans_control_characters_and_long_text() {
+    assert_eq!(clean("a\u{1b}[31mb\n\tc", 100, true), "a\u{fffd}[31mb\n\tc");
+    assert_eq!(clean("Zoë\nX", 100, false), "Zoë\u{fffd}X");
+    assert_eq!(clean(&"é".repeat(10), 5, true), "éé");
 }
 
 #[test]

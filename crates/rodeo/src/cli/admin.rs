@@ -4,12 +4,11 @@ use clap::Subcommand;
 use rodeo_domain::{EnvironmentName, Scope, ServiceName, TeamName, TokenName};
 
 use super::parse;
-use super::ListArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum ServicesCmd {
     /// List services.
-    List(ListArgs),
+    List,
     /// Register a service.
     Create {
         /// The service name (lowercase letters, digits, '-', '_', '.').
@@ -48,18 +47,20 @@ pub enum ServicesCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum EnvironmentsCmd {
-    /// List environments in deployment order.
-    List(ListArgs),
+    /// List environments in delivery order.
+    List,
     /// Register an environment.
     Create {
         /// The environment name (`staging`, `prod-eu`).
         #[arg(value_parser = parse::environment)]
         name: EnvironmentName,
-        /// Mark it as production (several environments may be).
-        #[arg(long)]
-        production: bool,
-        /// Its place in the delivery order (staging 200, production 300); inferred from
-        /// the name when left out.
+        /// Mark it as production (several environments may be); left out, it follows
+        /// the name (prod*, production, live).
+        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+        production: Option<bool>,
+        /// Its place in the delivery order, smaller first. Left out, it follows the name
+        /// as auto-registration does: prod*/production/live 300, stag*/preprod*/uat* 200,
+        /// dev*/test*/qa* 100, anything else 150.
         #[arg(long, allow_negative_numbers = true)]
         order: Option<i32>,
     },
@@ -67,8 +68,8 @@ pub enum EnvironmentsCmd {
     Update {
         #[arg(value_parser = parse::environment)]
         name: EnvironmentName,
-        /// Whether it is production.
-        #[arg(long)]
+        /// Whether it is production (`--production` alone means true).
+        #[arg(long, num_args = 0..=1, default_missing_value = "true")]
         production: Option<bool>,
         /// Its place in the delivery order.
         #[arg(long, allow_negative_numbers = true)]
@@ -84,7 +85,7 @@ pub enum EnvironmentsCmd {
 #[derive(Debug, Subcommand)]
 pub enum TeamsCmd {
     /// List teams.
-    List(ListArgs),
+    List,
     /// Create a team.
     Create {
         /// The team name (lowercase letters, digits, '-', '_', '.').
@@ -95,11 +96,12 @@ pub enum TeamsCmd {
         display_name: Option<String>,
     },
     /// Change a team's display name.
+    #[command(group(clap::ArgGroup::new("change").required(true).args(["display_name", "clear_display_name"])))]
     Update {
         #[arg(value_parser = parse::team)]
         name: TeamName,
         /// The new display name.
-        #[arg(long, conflicts_with = "clear_display_name")]
+        #[arg(long)]
         display_name: Option<String>,
         /// Remove the display name.
         #[arg(long)]

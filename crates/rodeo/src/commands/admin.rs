@@ -1,19 +1,16 @@
 //! Services, environments, teams and tokens.
 
-use rodeo_domain::{Environment, Service, Team};
+use rodeo_domain::{Environment, Service, Team, Timestamp};
 
 use super::{stdout, Context};
 use crate::api::{
-    self, Collection, EnvironmentRequest, Query, ServiceRequest, TeamRequest, TokenRequest,
+    self, Collection, EnvironmentPatch, EnvironmentRequest, ServicePatch, ServiceRequest,
+    TeamPatch, TeamRequest, TokenRequest,
 };
-use crate::cli::{EnvironmentsCmd, ListArgs, ServicesCmd, TeamsCmd, TokenCmd};
+use crate::cli::{EnvironmentsCmd, ServicesCmd, TeamsCmd, TokenCmd};
 use crate::client::Reply;
 use crate::error::CliError;
 use crate::render;
-
-fn page_query(p: ListArgs) -> Query {
-    Query::new().opt("limit", p.limit).opt("cursor", p.cursor)
-}
 
 /// `Some(None)` (clear) when `clear`, `Some(Some(v))` when set, `None` (keep) else.
 fn change<T>(value: Option<T>, clear: bool) -> Option<Option<T>> {
@@ -38,8 +35,8 @@ fn done(ctx: &Context, reply: &Reply<serde_json::Value>, message: String) -> Res
 pub(super) async fn services(ctx: &Context, cmd: ServicesCmd) -> Result<(), CliError> {
     let c = Collection::Services;
     match cmd {
-        ServicesCmd::List(p) => {
-            let reply = c.list::<Service>(&ctx.client, &page_query(p)).await?;
+        ServicesCmd::List => {
+            let reply = c.list::<Service>(&ctx.client).await?;
             ctx.print_page(&reply, render::services)
         }
         ServicesCmd::Create {
@@ -49,8 +46,8 @@ pub(super) async fn services(ctx: &Context, cmd: ServicesCmd) -> Result<(), CliE
         } => {
             let body = ServiceRequest {
                 name,
-                team: team.map(Some),
-                repository: repository.map(Some),
+                team,
+                repository,
             };
             let reply = c.create::<_, Service>(&ctx.client, &body).await?;
             ctx.print(&reply, |s| render::services(std::slice::from_ref(s)))
@@ -62,8 +59,7 @@ pub(super) async fn services(ctx: &Context, cmd: ServicesCmd) -> Result<(), CliE
             repository,
             clear_repository,
         } => {
-            let body = ServiceRequest {
-                name: name.clone(),
+            let body = ServicePatch {
                 team: change(team, clear_team),
                 repository: change(repository, clear_repository),
             };
@@ -82,8 +78,8 @@ pub(super) async fn services(ctx: &Context, cmd: ServicesCmd) -> Result<(), CliE
 pub(super) async fn environments(ctx: &Context, cmd: EnvironmentsCmd) -> Result<(), CliError> {
     let c = Collection::Environments;
     match cmd {
-        EnvironmentsCmd::List(p) => {
-            let reply = c.list::<Environment>(&ctx.client, &page_query(p)).await?;
+        EnvironmentsCmd::List => {
+            let reply = c.list::<Environment>(&ctx.client).await?;
             ctx.print_page(&reply, render::environments)
         }
         EnvironmentsCmd::Create {
@@ -91,10 +87,13 @@ pub(super) async fn environments(ctx: &Context, cmd: EnvironmentsCmd) -> Result<
             production,
             order,
         } => {
+            // The server defaults to order 0; follow the name instead, as
+            // auto-registration does, so `create prod-eu` lands after staging.
+            let inferred = Environment::inferred(name.clone(), Timestamp::default());
             let body = EnvironmentRequest {
                 name,
-                production: Some(production),
-                order,
+                production: production.unwrap_or(inferred.production),
+                order: order.unwrap_or(inferred.order),
             };
             let reply = c.create::<_, Environment>(&ctx.client, &body).await?;
             ctx.print(&reply, |e| render::environments(std::slice::from_ref(e)))
@@ -104,11 +103,7 @@ pub(super) async fn environments(ctx: &Context, cmd: EnvironmentsCmd) -> Result<
             production,
             order,
         } => {
-            let body = EnvironmentRequest {
-                name: name.clone(),
-                production,
-                order,
-            };
+            let body = EnvironmentPatch { production, order };
             let reply = c
                 .update::<_, Environment>(&ctx.client, name.as_str(), &body)
                 .await?;
@@ -124,15 +119,12 @@ pub(super) async fn environments(ctx: &Context, cmd: EnvironmentsCmd) -> Result<
 pub(super) async fn teams(ctx: &Context, cmd: TeamsCmd) -> Result<(), CliError> {
     let c = Collection::Teams;
     match cmd {
-        TeamsCmd::List(p) => {
-            let reply = c.list::<Team>(&ctx.client, &page_query(p)).await?;
+        TeamsCmd::List => {
+            let reply = c.list::<Team>(&ctx.client).await?;
             ctx.print_page(&reply, render::teams)
         }
         TeamsCmd::Create { name, display_name } => {
-            let body = TeamRequest {
-                name,
-                display_name: display_name.map(Some),
-            };
+            let body = TeamRequest { name, display_name };
             let reply = c.create::<_, Team>(&ctx.client, &body).await?;
             ctx.print(&reply, |t| render::teams(std::slice::from_ref(t)))
         }
@@ -141,9 +133,12 @@ pub(super) async fn teams(ctx: &Context, cmd: TeamsCmd) -> Result<(), CliError> 
             display_name,
             clear_display_name,
         } => {
-            let body = TeamRequest {
-                name: name.clone(),
-                display_name: change(display_name, clear_display_name),
+            let body = TeamPatch {
+                display_name: if clear_display_name {
+                    None
+                } else {
+                    display_name
+                },
             };
             let reply = c
                 .update::<_, Team>(&ctx.client, name.as_str(), &body)

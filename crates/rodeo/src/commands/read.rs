@@ -42,12 +42,6 @@ pub(super) async fn deployments(ctx: &Context, cmd: DeploymentsCmd) -> Result<()
 }
 
 pub(super) async fn compare(ctx: &Context, a: CompareArgs) -> Result<(), CliError> {
-    let from = describe(
-        a.from.as_ref().map(|e| e.as_str()),
-        &a.from_version,
-        &a.from_sha,
-    );
-    let to = describe(a.to.as_ref().map(|e| e.as_str()), &a.to_version, &a.to_sha);
     let q = Query::new()
         .opt("service", Some(&a.service))
         .opt("from", a.from)
@@ -57,39 +51,7 @@ pub(super) async fn compare(ctx: &Context, a: CompareArgs) -> Result<(), CliErro
         .opt("to_version", a.to_version)
         .opt("to_sha", a.to_sha);
     let reply = api::compare(&ctx.client, &q).await?;
-    ctx.print(&reply, |c| {
-        let side = |label: String, changes: &rodeo_domain::Changes| {
-            let n = changes.commits.len();
-            let mut s = format!(
-                "{n} commit{} {label}{}",
-                if n == 1 { "" } else { "s" },
-                if changes.complete {
-                    ""
-                } else {
-                    " (the commit graph is incomplete: there may be more)"
-                }
-            );
-            if n > 0 {
-                s.push('\n');
-                s.push_str(&render::commits(&changes.commits));
-            }
-            s
-        };
-        format!(
-            "{}\n\n{}",
-            side(format!("in {from} and not in {to}"), &c.ahead),
-            side(format!("in {to} and not in {from}"), &c.behind)
-        )
-    })
-}
-
-fn describe(env: Option<&str>, version: &Option<String>, sha: &Option<String>) -> String {
-    match (env, version, sha) {
-        (Some(e), _, _) => e.to_owned(),
-        (None, Some(v), _) => format!("version {v}"),
-        (None, None, Some(s)) => s.get(..7).unwrap_or(s).to_owned(),
-        (None, None, None) => "?".to_owned(),
-    }
+    ctx.print(&reply, render::comparison)
 }
 
 fn filter_query(f: EventFilterArgs) -> Query {

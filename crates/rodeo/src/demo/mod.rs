@@ -118,21 +118,21 @@ fn setup(at: Timestamp) -> Result<Vec<PlannedRequest>, FieldError> {
     for t in catalog::TEAMS {
         push(DemoRequest::CreateTeam(TeamRequest {
             name: TeamName::parse(t.name)?,
-            display_name: Some(Some(t.display_name.to_owned())),
+            display_name: Some(t.display_name.to_owned()),
         }));
     }
     for (name, production, order) in ENVIRONMENTS {
         push(DemoRequest::CreateEnvironment(EnvironmentRequest {
             name: EnvironmentName::parse(name)?,
-            production: Some(production),
-            order: Some(order),
+            production,
+            order,
         }));
     }
     for s in catalog::SERVICES {
         push(DemoRequest::CreateService(ServiceRequest {
             name: ServiceName::parse(s.name)?,
-            team: Some(Some(TeamName::parse(s.team)?)),
-            repository: Some(Some(format!("{}/{}", catalog::ORG, s.name))),
+            team: Some(TeamName::parse(s.team)?),
+            repository: Some(format!("{}/{}", catalog::ORG, s.name)),
         }));
     }
     Ok(out)

@@ -4,8 +4,11 @@
 mod status;
 
 use rodeo_domain::{
-    Commit, Deployment, DeploymentDetail, Environment, Event, Service, Team, Timestamp, Token,
+    Changes, Commit, Deployment, DeploymentDetail, Environment, Event, Service, Team, Timestamp,
+    Token,
 };
+
+use crate::api::{Comparison, ComparisonEnd};
 
 pub use status::status_matrix;
 
@@ -144,6 +147,45 @@ pub fn deployment_detail(d: &DeploymentDetail) -> String {
         out.push_str(&commits(&d.changes));
     }
     out
+}
+
+/// One side of a comparison: `staging (1.4.2, 3f2a9c1)`.
+fn comparison_end(e: &ComparisonEnd) -> String {
+    let short = e.sha.short();
+    match (e.by.as_str(), &e.version) {
+        ("version", _) => format!("version {} ({short})", e.value),
+        ("sha", Some(v)) => format!("{short} ({v})"),
+        ("sha", None) => short.to_owned(),
+        (_, Some(v)) => format!("{} ({v}, {short})", e.value),
+        (_, None) => format!("{} ({short})", e.value),
+    }
+}
+
+/// Both directions of a comparison with their commits.
+pub fn comparison(c: &Comparison) -> String {
+    let (from, to) = (comparison_end(&c.from), comparison_end(&c.to));
+    let side = |label: String, changes: &Changes| {
+        let n = changes.commits.len();
+        let mut s = format!(
+            "{n} commit{} {label}{}",
+            if n == 1 { "" } else { "s" },
+            if changes.complete {
+                ""
+            } else {
+                " (the commit graph is incomplete: there may be more)"
+            }
+        );
+        if n > 0 {
+            s.push('\n');
+            s.push_str(&commits(&changes.commits));
+        }
+        s
+    };
+    format!(
+        "{}\n\n{}",
+        side(format!("in {from} and not in {to}"), &c.ahead),
+        side(format!("in {to} and not in {from}"), &c.behind)
+    )
 }
 
 /// One line per event, as `events list` and `events tail` print them.

@@ -184,3 +184,45 @@ fn event_lines_name_scope_actor_and_subject() {
         "2026-03-02T10:00:00Z  deployment.finished  api/prod-eu  ci (cli)  deployment:42"
     );
 }
+
+#[test]
+fn comparisons_name_both_sides_and_list_commits() {
+    use crate::api::{Comparison, ComparisonEnd};
+    let end = |by: &str, value: &str, digit: char| ComparisonEnd {
+        by: by.into(),
+        value: value.into(),
+        sha: Sha::parse(&digit.to_string().repeat(40)).unwrap(),
+        version: Some("1.4.2".into()),
+    };
+    let commit = Commit {
+        sha: Sha::parse(&"c".repeat(40)).unwrap(),
+        parents: vec![],
+        author: "Ada".into(),
+        author_email: None,
+        authored_at: at(8),
+        committed_at: at(8),
+        message: "fix: it".into(),
+        repository: None,
+        services: vec![],
+    };
+    let c = Comparison {
+        from: end("environment", "staging", 'a'),
+        to: end("sha", &"b".repeat(40), 'b'),
+        ahead: rodeo_domain::Changes {
+            commits: vec![commit],
+            complete: true,
+        },
+        behind: rodeo_domain::Changes {
+            commits: vec![],
+            complete: false,
+        },
+    };
+    assert_eq!(
+        comparison(&c),
+        "1 commit in staging (1.4.2, aaaaaaa) and not in bbbbbbb (1.4.2)\n\
+         SHA      DATE        AUTHOR  MESSAGE\n\
+         ccccccc  2026-03-02  Ada     fix: it\n\n\
+         0 commits in bbbbbbb (1.4.2) and not in staging (1.4.2, aaaaaaa) \
+         (the commit graph is incomplete: there may be more)"
+    );
+}
