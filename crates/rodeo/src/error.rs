@@ -1,6 +1,12 @@
 //! The CLI's errors, the exit code each maps to, and how they are shown on stderr.
 
 use std::error::Error as _;
+use std::path::PathBuf;
+
+use rodeo_domain::FieldError;
+use rodeo_server::config::ConfigError;
+use rodeo_server::StartError;
+use rodeo_store::StoreError;
 
 use crate::client::ClientError;
 use crate::demo::RunError;
@@ -31,10 +37,25 @@ pub enum CliError {
     Usage(String),
     #[error("cannot write the output")]
     Output(#[source] std::io::Error),
-    /// A subcommand whose implementation lives in the server crate and is not linked
-    /// into this build.
-    #[error("`rodeo {0}` is not available in this build")]
-    Unavailable(&'static str),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot start the server")]
+    Start(#[from] StartError),
+    #[error("database operation failed")]
+    Store(#[from] StoreError),
+    #[error("the server stopped with an error")]
+    Serve(#[source] std::io::Error),
+    #[error("there is no database at {}", .0.display())]
+    NoDatabase(PathBuf),
+    #[error("cannot remove {}", .path.display())]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The built-in demo catalogue holds an invalid name (a bug; tests rule it out).
+    #[error("the demo data is invalid")]
+    DemoData(#[source] FieldError),
 }
 
 impl CliError {
@@ -42,8 +63,16 @@ impl CliError {
         match self {
             Self::Client(e) => client_code(e),
             Self::Demo(RunError::Request { source, .. }) => client_code(source),
-            Self::Usage(_) => code::USAGE,
-            Self::Git(_) | Self::Demo(_) | Self::Output(_) | Self::Unavailable(_) => code::OTHER,
+            Self::Usage(_) | Self::Config(_) => code::USAGE,
+            Self::Git(_)
+            | Self::Demo(_)
+            | Self::Output(_)
+            | Self::Start(_)
+            | Self::Store(_)
+            | Self::Serve(_)
+            | Self::NoDatabase(_)
+            | Self::File { .. }
+            | Self::DemoData(_) => code::OTHER,
         }
     }
 
@@ -56,7 +85,11 @@ impl CliError {
             cause = None;
         }
         while let Some(c) = cause {
-            out.push_str(&format!("\n  caused by: {c}"));
+            // Some errors repeat their source in their own message; say it once.
+            let text = c.to_string();
+            if !out.contains(&text) {
+                out.push_str(&format!("\n  caused by: {text}"));
+            }
             cause = c.source();
         }
         out

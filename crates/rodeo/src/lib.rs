@@ -12,6 +12,7 @@ pub mod demo;
 pub mod error;
 pub mod git;
 pub mod render;
+pub mod server;
 pub mod tail;
 pub mod telemetry;
 

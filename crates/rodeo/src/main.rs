@@ -8,7 +8,8 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = rodeo::cli::Cli::parse();
-    rodeo::telemetry::init_cli();
+    // Each command sets up its diagnostics: client commands warn on stderr, the server
+    // ones follow the [log] configuration.
     match rodeo::commands::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

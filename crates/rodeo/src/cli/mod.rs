@@ -26,7 +26,7 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  other error
-  2  usage error (unknown flag, invalid value)
+  2  usage error (unknown flag, invalid value, invalid configuration)
   3  the server is unreachable
   4  authentication or authorization failed (401, 403)
   5  not found (404)

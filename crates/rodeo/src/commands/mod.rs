@@ -7,9 +7,10 @@ mod read;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command, GlobalArgs, OutputFormat, TokenCmd};
+use crate::cli::{Cli, Command, ConfigCmd, GlobalArgs, OutputFormat, TokenCmd};
 use crate::client::{Client, Reply};
 use crate::error::CliError;
+use crate::{server, telemetry};
 
 pub use deploy::{plan_upload, Upload, INLINE_COMMITS_BYTES};
 
@@ -65,8 +66,13 @@ fn write_line(text: &str) -> std::io::Result<()> {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Result<(), CliError> {
-    // Only client commands need a server URL; a bad one must not break `serve`.
-    let ctx = || Context::new(&cli.global);
+    // Only client commands need a server URL (a bad one must not break `serve`), and
+    // the server commands set up their diagnostics from the configuration.
+    let ctx = || {
+        telemetry::init_cli();
+        Context::new(&cli.global)
+    };
+    let format = cli.global.output;
     match cli.command {
         Command::Deploy(cmd) => deploy::run(&ctx()?, *cmd).await,
         Command::Status => read::status(&ctx()?).await,
@@ -77,14 +83,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Environments(cmd) => admin::environments(&ctx()?, cmd).await,
         Command::Teams(cmd) => admin::teams(&ctx()?, cmd).await,
         Command::Token(TokenCmd::Create {
-            database_url: Some(_),
-            ..
-        }) => Err(CliError::Unavailable("token create --database-url")),
+            database_url: Some(url),
+            name,
+            scope,
+        }) => server::create_token_offline(&url, &name, scope, format).await,
         Command::Token(cmd) => admin::token(&ctx()?, cmd).await,
-        Command::Serve(_) => Err(CliError::Unavailable("serve")),
-        Command::Demo(_) => Err(CliError::Unavailable("demo")),
-        Command::Backup(_) => Err(CliError::Unavailable("backup")),
-        Command::Config(_) => Err(CliError::Unavailable("config")),
+        Command::Serve(args) => server::serve(args).await,
+        Command::Demo(args) => server::demo(args, format).await,
+        Command::Backup(args) => server::backup(args).await,
+        Command::Config(ConfigCmd::PrintDefault) => server::print_default_config(),
     }
 }
 

@@ -166,8 +166,10 @@ async fn an_unreachable_server_exits_with_code_3() {
 }
 
 #[tokio::test]
-async fn commands_of_the_server_crate_say_they_are_unavailable() {
-    let err = run(cli(&[
+async fn offline_token_creation_needs_an_existing_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("missing.db").display());
+    let args = [
         "token",
         "create",
         "--name",
@@ -175,9 +177,13 @@ async fn commands_of_the_server_crate_say_they_are_unavailable() {
         "--scope",
         "write",
         "--database-url",
-        "sqlite://x.db",
-    ]))
-    .await
-    .unwrap_err();
+        &url,
+    ];
+    let err = run(cli(&args)).await.unwrap_err();
+    assert!(matches!(err, crate::CliError::NoDatabase(_)), "{err:?}");
     assert_eq!(err.exit_code(), 1);
+    assert!(
+        !dir.path().join("missing.db").exists(),
+        "no empty database was created"
+    );
 }
