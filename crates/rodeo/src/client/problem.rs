@@ -48,9 +48,15 @@ impl Problem {
         }
     }
 
-    /// The message and each field error, one per line, for stderr.
+    /// The message and each field error, one per line, for stderr. When the detail
+    /// already names the only invalid field, it is not repeated.
     pub fn render(&self) -> String {
         let mut out = self.to_string();
+        let detail = self.detail.as_deref().unwrap_or("");
+        let said = |e: &FieldError| detail.contains(&format!("{}: {}", e.field, e.message));
+        if self.errors.len() == 1 && self.errors.iter().all(said) {
+            return out;
+        }
         for e in &self.errors {
             out.push_str(&format!("\n  {}: {}", e.field, e.message));
         }
@@ -89,6 +95,17 @@ mod tests {
         assert_eq!(
             p.render(),
             "Invalid request (422): 2 fields are invalid\n  commit_sha: must be hex\n  service: must not be empty"
+        );
+    }
+
+    #[test]
+    fn does_not_repeat_a_single_field_error_the_detail_names() {
+        let body = r#"{"title":"Invalid request","status":422,
+            "detail":"invalid request: version: must not contain whitespace",
+            "errors":[{"field":"version","message":"must not contain whitespace"}]}"#;
+        assert_eq!(
+            Problem::from_response(422, body).render(),
+            "Invalid request (422): invalid request: version: must not contain whitespace"
         );
     }
 

@@ -1,10 +1,10 @@
-//! Sends a generated demo to a server: set-up requests one by one, then each service's
-//! requests in order, several services at a time.
+//! Sends a generated demo to a server through the HTTP API, several requests at a time
+//! while keeping each service's requests in order.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, HashSet};
 
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
 use reqwest::Method;
 
 use super::{DemoRequest, PlannedRequest};
@@ -37,106 +37,153 @@ pub enum RunError {
     },
     #[error("demo request {index} finishes deployment {key:?}, which was not recorded before it")]
     UnknownDeployment { index: usize, key: String },
-    #[error("demo request {index} is a deployment without a service")]
-    Misplaced { index: usize },
 }
 
-/// Sends `requests` in order per service, with up to `concurrency` services in flight.
-/// `client` should use the source `demo`. `on_progress` is called after each request.
+/// Sends `requests` in their order, up to `concurrency` at a time: a request starts
+/// only after the previous request of its service has completed, and a set-up request
+/// (no service) only after everything before it. Starting in order keeps the ledger's
+/// ids close to the story's time order. `client` should use the source `demo`;
+/// `on_progress` is called after each request.
 pub async fn run(
     client: &Client,
     requests: &[PlannedRequest],
     concurrency: usize,
     on_progress: impl Fn(Progress),
 ) -> Result<RunSummary, RunError> {
-    let done = AtomicUsize::new(0);
+    let limit = concurrency.max(1);
     let total = requests.len();
-    let tick = || {
-        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-        on_progress(Progress { done: d, total });
+    let mut state = Tally {
+        ids: HashMap::new(),
+        busy: HashSet::new(),
+        summary: RunSummary {
+            requests: total,
+            ..RunSummary::default()
+        },
+        done: 0,
     };
-    let mut summary = RunSummary::default();
-    for segment in segments(requests) {
-        match segment {
-            Segment::Setup(index) => {
-                setup(client, index, &requests[index].request).await?;
-                tick();
+    let mut in_flight = FuturesUnordered::new();
+    for (index, r) in requests.iter().enumerate() {
+        let lane = r.service.as_ref().map(|s| s.as_str());
+        loop {
+            let wait = match lane {
+                None => !in_flight.is_empty(),
+                Some(l) => state.busy.contains(l) || in_flight.len() >= limit,
+            };
+            if !wait {
+                break;
             }
-            Segment::Lanes(lanes) => {
-                let counts: Vec<(usize, usize)> = stream::iter(lanes)
-                    .map(|lane| run_lane(client, requests, lane, &tick))
-                    .buffer_unordered(concurrency.max(1))
-                    .try_collect()
-                    .await?;
-                for (deployments, commits) in counts {
-                    summary.deployments += deployments;
-                    summary.commits += commits;
-                }
-            }
+            let Some(sent) = in_flight.next().await else {
+                break;
+            };
+            state.complete(sent?, total, &on_progress);
         }
-    }
-    summary.requests = total;
-    Ok(summary)
-}
-
-enum Segment {
-    Setup(usize),
-    /// Request indices per service, each in order.
-    Lanes(Vec<Vec<usize>>),
-}
-
-/// Splits at set-up requests; between them, groups requests by service.
-fn segments(requests: &[PlannedRequest]) -> Vec<Segment> {
-    let mut out = Vec::new();
-    let mut lanes: Vec<Vec<usize>> = Vec::new();
-    let mut lane_of: HashMap<&str, usize> = HashMap::new();
-    for (i, r) in requests.iter().enumerate() {
-        match &r.service {
+        let finish_id = match &r.request {
+            DemoRequest::FinishDeployment { key, .. } => {
+                Some(state.ids.get(key.as_str()).cloned().ok_or_else(|| {
+                    RunError::UnknownDeployment {
+                        index,
+                        key: key.clone(),
+                    }
+                })?)
+            }
+            _ => None,
+        };
+        match lane {
             None => {
-                if !lanes.is_empty() {
-                    out.push(Segment::Lanes(std::mem::take(&mut lanes)));
-                    lane_of.clear();
-                }
-                out.push(Segment::Setup(i));
+                let sent = send(client, index, r, finish_id).await?;
+                state.complete(sent, total, &on_progress);
             }
-            Some(s) => {
-                let n = lanes.len();
-                let lane = *lane_of.entry(s.as_str()).or_insert(n);
-                if lane == n {
-                    lanes.push(Vec::new());
-                }
-                lanes[lane].push(i);
+            Some(l) => {
+                state.busy.insert(l);
+                in_flight.push(send(client, index, r, finish_id));
             }
         }
     }
-    if !lanes.is_empty() {
-        out.push(Segment::Lanes(lanes));
+    while let Some(sent) = in_flight.next().await {
+        state.complete(sent?, total, &on_progress);
     }
-    out
+    Ok(state.summary)
 }
 
-async fn setup(client: &Client, index: usize, r: &DemoRequest) -> Result<(), RunError> {
-    let (what, path, result) = match r {
-        DemoRequest::CreateTeam(b) => ("create team", "teams", post(client, "teams", b).await),
-        DemoRequest::CreateEnvironment(b) => (
-            "create environment",
-            "environments",
-            post(client, "environments", b).await,
-        ),
-        DemoRequest::CreateService(b) => (
-            "create service",
-            "services",
-            post(client, "services", b).await,
-        ),
-        DemoRequest::RecordDeployment { .. } | DemoRequest::FinishDeployment { .. } => {
-            return Err(RunError::Misplaced { index })
+/// What the loop keeps between requests.
+struct Tally<'a> {
+    /// Deployment key → the id the server gave it.
+    ids: HashMap<&'a str, String>,
+    /// Services with a request in flight.
+    busy: HashSet<&'a str>,
+    summary: RunSummary,
+    done: usize,
+}
+
+impl<'a> Tally<'a> {
+    fn complete(&mut self, sent: Sent<'a>, total: usize, on_progress: &impl Fn(Progress)) {
+        if let Some(lane) = sent.lane {
+            self.busy.remove(lane);
+        }
+        if let Some((key, id)) = sent.recorded {
+            self.ids.insert(key, id);
+            self.summary.deployments += 1;
+        }
+        self.summary.commits += sent.commits;
+        self.done += 1;
+        on_progress(Progress {
+            done: self.done,
+            total,
+        });
+    }
+}
+
+/// One completed request.
+struct Sent<'a> {
+    lane: Option<&'a str>,
+    /// A recorded deployment: its key and server id.
+    recorded: Option<(&'a str, String)>,
+    commits: usize,
+}
+
+async fn send<'a>(
+    client: &Client,
+    index: usize,
+    r: &'a PlannedRequest,
+    finish_id: Option<String>,
+) -> Result<Sent<'a>, RunError> {
+    let fail = |what: String| {
+        move |source| RunError::Request {
+            index,
+            what,
+            source,
         }
     };
-    result.map_err(|source| RunError::Request {
-        index,
-        what: format!("{what} at /api/v1/{path}"),
-        source,
-    })
+    let mut sent = Sent {
+        lane: r.service.as_ref().map(|s| s.as_str()),
+        recorded: None,
+        commits: 0,
+    };
+    match &r.request {
+        DemoRequest::CreateTeam(b) => post(client, "teams", b)
+            .await
+            .map_err(fail("create team".into()))?,
+        DemoRequest::CreateEnvironment(b) => post(client, "environments", b)
+            .await
+            .map_err(fail("create environment".into()))?,
+        DemoRequest::CreateService(b) => post(client, "services", b)
+            .await
+            .map_err(fail("create service".into()))?,
+        DemoRequest::RecordDeployment { key, body } => {
+            let reply = api::record_deployment(client, body, None)
+                .await
+                .map_err(fail(format!("record deployment {key}")))?;
+            sent.recorded = Some((key.as_str(), reply.value.id.to_string()));
+            sent.commits = body.commits.len();
+        }
+        DemoRequest::FinishDeployment { key, body } => {
+            let id = finish_id.unwrap_or_default();
+            api::finish_deployment(client, &id, body, None)
+                .await
+                .map_err(fail(format!("finish deployment {key}")))?;
+        }
+    }
+    Ok(sent)
 }
 
 async fn post<B: serde::Serialize>(
@@ -147,50 +194,6 @@ async fn post<B: serde::Serialize>(
     c.write::<_, serde_json::Value>(Method::POST, &["api", "v1", collection], body, None)
         .await
         .map(|_| ())
-}
-
-/// One service's requests, in order. Returns (deployments, commits) sent.
-async fn run_lane(
-    client: &Client,
-    requests: &[PlannedRequest],
-    lane: Vec<usize>,
-    tick: &impl Fn(),
-) -> Result<(usize, usize), RunError> {
-    let mut ids: HashMap<&str, String> = HashMap::new();
-    let (mut deployments, mut commits) = (0, 0);
-    for index in lane {
-        let fail = |what: String| {
-            move |source| RunError::Request {
-                index,
-                what,
-                source,
-            }
-        };
-        match &requests[index].request {
-            DemoRequest::RecordDeployment { key, body } => {
-                let reply = api::record_deployment(client, body, None)
-                    .await
-                    .map_err(fail(format!("record deployment {key}")))?;
-                ids.insert(key, reply.value.id.to_string());
-                deployments += 1;
-                commits += body.commits.len();
-            }
-            DemoRequest::FinishDeployment { key, body } => {
-                let id = ids
-                    .get(key.as_str())
-                    .ok_or_else(|| RunError::UnknownDeployment {
-                        index,
-                        key: key.clone(),
-                    })?;
-                api::finish_deployment(client, id, body, None)
-                    .await
-                    .map_err(fail(format!("finish deployment {key}")))?;
-            }
-            other => setup(client, index, other).await?,
-        }
-        tick();
-    }
-    Ok((deployments, commits))
 }
 
 #[cfg(test)]

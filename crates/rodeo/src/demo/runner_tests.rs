@@ -164,6 +164,32 @@ async fn sends_everything_in_order_per_service_and_finishes_by_id() {
         assert!(!expected.is_empty());
         assert_eq!(seen, expected, "{svc}");
     }
+
+    // Requests start in plan order with at most 4 in flight, so at most 3 requests
+    // planned before any request reach the server after it.
+    let plan_index = |(path, body): &(String, Value)| -> usize {
+        let key = match path.strip_prefix("finish ") {
+            Some(id) => fake.deployments[id.parse::<usize>().unwrap() - 1]["external_id"].clone(),
+            None => body["external_id"].clone(),
+        };
+        plan.iter()
+            .position(|r| match &r.request {
+                DemoRequest::RecordDeployment { key: k, .. } => path == "deployments" && key == **k,
+                DemoRequest::FinishDeployment { key: k, .. } => {
+                    path.starts_with("finish") && key == **k
+                }
+                _ => false,
+            })
+            .unwrap()
+    };
+    let order: Vec<usize> = fake.received[19..].iter().map(plan_index).collect();
+    for (pos, &i) in order.iter().enumerate() {
+        let overtaken = order[pos..].iter().filter(|&&j| j < i).count();
+        assert!(
+            overtaken <= 3,
+            "request {i} overtook {overtaken} earlier ones"
+        );
+    }
 }
 
 #[tokio::test]
