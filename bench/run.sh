@@ -12,15 +12,18 @@ OUT=bench-out
 mkdir -p "$OUT"
 cargo build --release -q
 BIN=./target/release/rodeo
+PID=
+trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
 
-start_server() { # url -> sets PID, TOKEN
+start_server() { # url of an empty database -> sets PID, TOKEN (the bootstrap admin token)
   local url=$1
-  TOKEN=$($BIN token create --database-url "$url" --name "bench-$RANDOM" --scope admin --output json |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
-  $BIN serve --database-url "$url" --listen 127.0.0.1:$PORT >"$OUT/server.log" 2>&1 &
+  $BIN serve --database-url "$url" --listen 127.0.0.1:$PORT >"$OUT/server.out" 2>"$OUT/server.log" &
   PID=$!
   for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && return 0
+    if curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then
+      TOKEN=$(grep -o 'rodeo_[0-9a-f]\{48\}' "$OUT/server.out" | head -n1)
+      return 0
+    fi
     sleep 0.1
   done
   echo "server did not start"; cat "$OUT/server.log"; exit 1

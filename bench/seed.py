@@ -9,6 +9,7 @@ Usage: seed.py <base-url> <token> status|big
 """
 import json
 import sys
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,12 +17,12 @@ BASE, TOKEN, WHAT = sys.argv[1], sys.argv[2], sys.argv[3]
 NOW = "2026-01-01T00:00:00Z"
 
 
-def post(path, body):
+def post(path, body, method="POST"):
     req = urllib.request.Request(
         BASE + path,
         data=json.dumps(body).encode(),
         headers={"Authorization": "Bearer " + TOKEN, "Content-Type": "application/json"},
-        method="POST",
+        method=method,
     )
     with urllib.request.urlopen(req) as r:
         return json.loads(r.read())
@@ -40,7 +41,12 @@ def seed_status():
     for i, (env, order, prod) in enumerate(
         [("staging", 100, False), ("prod-eu", 200, True), ("prod-us", 200, True), ("production", 300, True)]
     ):
-        post("/api/v1/environments", {"name": env, "order": order, "production": prod})
+        try:
+            post("/api/v1/environments", {"name": env, "order": order, "production": prod})
+        except urllib.error.HTTPError as e:  # registered on first sight by the ingest run
+            if e.code != 409:
+                raise
+            post("/api/v1/environments/" + env, {"order": order, "production": prod}, "PATCH")
 
     def one(svc):
         chain = [sha(0xbe, svc, k) for k in range(4)]

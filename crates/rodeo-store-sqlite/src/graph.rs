@@ -28,13 +28,13 @@ fn slice(conn: &Connection, from: &Sha, floor: i64, not_before: i64) -> Result<G
              SELECT sha FROM commits WHERE sha = ?1 AND generation >= ?2 AND committed_at >= ?3
              UNION
              SELECT c.sha FROM anc
-             JOIN commit_parents p ON p.sha = anc.sha
-             JOIN commits c ON c.sha = p.parent
+             CROSS JOIN commit_parents p ON p.sha = anc.sha
+             CROSS JOIN commits c ON c.sha = p.parent
              WHERE c.generation >= ?2 AND c.committed_at >= ?3
          )
          SELECT c.sha, c.generation, c.committed_at, p.parent, pc.generation
          FROM anc
-         JOIN commits c ON c.sha = anc.sha
+         CROSS JOIN commits c ON c.sha = anc.sha
          LEFT JOIN commit_parents p ON p.sha = c.sha
          LEFT JOIN commits pc ON pc.sha = p.parent
          ORDER BY c.sha, p.position",
