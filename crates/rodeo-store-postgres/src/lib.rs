@@ -109,9 +109,13 @@ impl PgStore {
     }
 
     pub async fn connect_with(url: &str, options: PgStoreOptions) -> Result<Self, StoreError> {
+        // JIT compilation costs tens of milliseconds and only pays off for long
+        // analytical queries; rodeo's are short, and an overestimated row count (a
+        // fresh, unanalyzed table) would otherwise make one compile on every call.
         let connect = PgConnectOptions::from_str(url)
             .db()?
-            .application_name("rodeo");
+            .application_name("rodeo")
+            .options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .connect_with(connect.clone())
