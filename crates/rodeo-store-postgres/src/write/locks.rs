@@ -55,12 +55,24 @@ enum Mode {
     Exclusive,
 }
 
-async fn lock(conn: &mut PgConnection, key: i64, mode: Mode) -> Result<(), StoreError> {
-    let sql = match mode {
-        Mode::Shared => "SELECT pg_advisory_xact_lock_shared($1)",
-        Mode::Exclusive => "SELECT pg_advisory_xact_lock($1)",
-    };
-    sqlx::query(sql).bind(key).execute(conn).await.db()?;
+/// Takes `locks` in the order given, in one round trip: a function scan over the
+/// arrays yields its rows, and so takes the locks, in array order.
+async fn lock_all(conn: &mut PgConnection, locks: &[(i64, Mode)]) -> Result<(), StoreError> {
+    if locks.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<i64> = locks.iter().map(|(k, _)| *k).collect();
+    let shared: Vec<bool> = locks.iter().map(|(_, m)| *m == Mode::Shared).collect();
+    sqlx::query(
+        "SELECT CASE WHEN t.shared THEN pg_advisory_xact_lock_shared(t.k)
+                     ELSE pg_advisory_xact_lock(t.k) END
+         FROM UNNEST($1::bigint[], $2::bool[]) AS t(k, shared)",
+    )
+    .bind(keys)
+    .bind(shared)
+    .execute(conn)
+    .await
+    .db()?;
     Ok(())
 }
 
@@ -140,13 +152,12 @@ impl Writer<'_> {
         if !sent.is_empty() && !all_known(&mut self.tx, &sent).await? {
             graph = Some(Mode::Exclusive);
         }
-        if let Some(mode) = graph {
-            lock(&mut self.tx, key(COMMIT_GRAPH), mode).await?;
-        }
-        for k in keys {
-            lock(&mut self.tx, k, Mode::Exclusive).await?;
-        }
-        Ok(())
+        let locks: Vec<(i64, Mode)> = graph
+            .map(|mode| (key(COMMIT_GRAPH), mode))
+            .into_iter()
+            .chain(keys.into_iter().map(|k| (k, Mode::Exclusive)))
+            .collect();
+        lock_all(&mut self.tx, &locks).await
     }
 
     /// Takes the drift locks for a refresh of `services` (every service when `None`).
@@ -154,17 +165,16 @@ impl Writer<'_> {
         &mut self,
         services: Option<&BTreeSet<&ServiceName>>,
     ) -> Result<(), StoreError> {
-        match services {
-            None => lock(&mut self.tx, key(DRIFT), Mode::Exclusive).await,
+        let locks: Vec<(i64, Mode)> = match services {
+            None => vec![(key(DRIFT), Mode::Exclusive)],
             Some(services) => {
-                lock(&mut self.tx, key(DRIFT), Mode::Shared).await?;
                 let keys: BTreeSet<i64> = services.iter().map(|s| drift_key(s)).collect();
-                for k in keys {
-                    lock(&mut self.tx, k, Mode::Exclusive).await?;
-                }
-                Ok(())
+                std::iter::once((key(DRIFT), Mode::Shared))
+                    .chain(keys.into_iter().map(|k| (k, Mode::Exclusive)))
+                    .collect()
             }
-        }
+        };
+        lock_all(&mut self.tx, &locks).await
     }
 }
 
