@@ -5,6 +5,8 @@
 //! system never re-checks it. Parsing failures are [`FieldError`]s that name the
 //! field, which the server turns into RFC 9457 problem details.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod changes;
 mod command;
 mod commit;

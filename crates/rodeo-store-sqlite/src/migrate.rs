@@ -1,0 +1,90 @@
+//! Embedded, forward-only schema migrations. Each file under `migrations/` is
+//! `NNNN_name.sql`; those not yet recorded in `schema_migrations` run in order at open,
+//! all in one transaction, so an upgrade applies completely or not at all. A database
+//! already at a version this binary does not know is refused rather than guessed at.
+
+use rusqlite::{params, Connection, TransactionBehavior};
+
+use crate::error::{Error, Result};
+
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "ledger",
+    sql: include_str!("../migrations/0001_ledger.sql"),
+}];
+
+/// The newest schema version this binary knows.
+pub(crate) fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Brings the schema up to date; returns the version it is at.
+pub(crate) fn run(conn: &mut Connection, now_micros: i64) -> Result<i64> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER PRIMARY KEY,
+             name       TEXT NOT NULL,
+             applied_at INTEGER NOT NULL
+         )",
+    )?;
+    let current: i64 = tx.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    if current > latest() {
+        return Err(Error::SchemaTooNew {
+            found: current,
+            known: latest(),
+        });
+    }
+    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applying SQLite migration"
+        );
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, now_micros],
+        )?;
+    }
+    tx.commit()?;
+    Ok(latest())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_increase_and_match_file_names() {
+        assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
+        assert_eq!(latest(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op_and_newer_schemas_are_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(run(&mut conn, 0).unwrap(), latest());
+        assert_eq!(run(&mut conn, 0).unwrap(), latest());
+        let count: i64 = conn
+            .query_row("SELECT count(*) FROM schema_migrations", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(count, latest());
+        conn.execute(
+            "INSERT INTO schema_migrations VALUES (?1, 'future', 0)",
+            [latest() + 1],
+        )
+        .unwrap();
+        assert!(matches!(run(&mut conn, 0), Err(Error::SchemaTooNew { .. })));
+    }
+}

@@ -1,0 +1,80 @@
+//! Single-row and small lookups shared by the writer and the read pool, so both sides
+//! read a row the same way.
+
+use rodeo_domain::{Deployment, Environment, Service, Team};
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::Result;
+use crate::rows::{self, DEPLOYMENT_COLUMNS, ENVIRONMENT_COLUMNS, SERVICE_COLUMNS, TEAM_COLUMNS};
+
+pub(crate) fn team(conn: &Connection, name: &str) -> Result<Option<Team>> {
+    let sql = format!("SELECT {TEAM_COLUMNS} FROM teams WHERE name = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([name], rows::team)
+        .optional()?)
+}
+
+pub(crate) fn service(conn: &Connection, name: &str) -> Result<Option<Service>> {
+    let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE name = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([name], rows::service)
+        .optional()?)
+}
+
+pub(crate) fn environment(conn: &Connection, name: &str) -> Result<Option<Environment>> {
+    let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE name = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([name], rows::environment)
+        .optional()?)
+}
+
+/// All environments by order, then name (the order of the status matrix).
+pub(crate) fn environments(conn: &Connection) -> Result<Vec<Environment>> {
+    let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments ORDER BY sort_order, name");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], rows::environment)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn deployment(conn: &Connection, id: i64) -> Result<Option<Deployment>> {
+    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], rows::deployment)
+        .optional()?)
+}
+
+pub(crate) fn deployment_by_external(
+    conn: &Connection,
+    external_id: &str,
+) -> Result<Option<Deployment>> {
+    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.external_id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([external_id], rows::deployment)
+        .optional()?)
+}
+
+/// The latest successful deployment (by finished_at, then id), other than `except`.
+pub(crate) fn current(
+    conn: &Connection,
+    service: &str,
+    environment: &str,
+    except: Option<i64>,
+) -> Result<Option<Deployment>> {
+    let sql = format!(
+        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d
+         WHERE d.service = ?1 AND d.environment = ?2 AND d.status = 'succeeded' AND d.id <> ?3
+         ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(
+            rusqlite::params![service, environment, except.unwrap_or(0)],
+            rows::deployment,
+        )
+        .optional()?)
+}

@@ -1,0 +1,326 @@
+//! Read queries, run on the read pool. Each is a fixed, small number of indexed
+//! queries, never one per row.
+
+use std::collections::HashMap;
+
+use rodeo_domain::{
+    to_micros, Changes, Commit, Cursor, Deployment, DeploymentDetail, Environment, EventFilter,
+    Page, Service, Sha, StatusCell, StatusMatrix, StatusRow, Team, Timestamp, Token,
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
+use rodeo_store::{logic, DeploymentFilter};
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
+
+use crate::error::Result;
+use crate::rows::{
+    self, DEPLOYMENT_COLUMNS, EVENT_COLUMNS, SERVICE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS,
+};
+use crate::{graph, queries};
+
+fn page_size(limit: u32) -> u32 {
+    if limit == 0 {
+        DEFAULT_PAGE_SIZE
+    } else {
+        limit.min(MAX_PAGE_SIZE)
+    }
+}
+
+/// Cuts a `limit + 1` fetch down to one page with the cursor of the next.
+fn paged<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|last| {
+            Cursor {
+                before_id: id(last),
+            }
+            .encode()
+        })
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
+
+pub(crate) fn token_by_hash(conn: &Connection, hash: &str) -> Result<Option<Token>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([hash], rows::token)
+        .optional()?)
+}
+
+pub(crate) fn list_tokens(conn: &Connection) -> Result<Vec<Token>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], rows::token)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn list_teams(conn: &Connection) -> Result<Vec<Team>> {
+    let sql = format!("SELECT {TEAM_COLUMNS} FROM teams ORDER BY name");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], rows::team)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn list_services(conn: &Connection) -> Result<Vec<Service>> {
+    let sql = format!("SELECT {SERVICE_COLUMNS} FROM services ORDER BY name");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([], rows::service)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn list_environments(conn: &Connection) -> Result<Vec<Environment>> {
+    queries::environments(conn)
+}
+
+pub(crate) fn get_deployment(conn: &Connection, id: i64) -> Result<Option<DeploymentDetail>> {
+    let Some(deployment) = queries::deployment(conn, id)? else {
+        return Ok(None);
+    };
+    let order: Vec<Sha> = conn
+        .prepare_cached(
+            "SELECT sha FROM deployment_changes WHERE deployment_id = ?1 ORDER BY position",
+        )?
+        .query_map([id], |r| rows::sha(r, 0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let changes = if order.is_empty() {
+        Vec::new()
+    } else {
+        rows::commits_in(
+            conn,
+            "SELECT sha FROM deployment_changes WHERE deployment_id = ?1",
+            &id,
+            &order,
+        )?
+    };
+    Ok(Some(DeploymentDetail {
+        deployment,
+        changes,
+    }))
+}
+
+pub(crate) fn list_deployments(
+    conn: &Connection,
+    f: &DeploymentFilter,
+) -> Result<Page<Deployment>> {
+    let limit = page_size(f.limit);
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(s) = &f.service {
+        clauses.push("d.service = ?");
+        args.push(Value::Text(s.to_string()));
+    }
+    if let Some(e) = &f.environment {
+        clauses.push("d.environment = ?");
+        args.push(Value::Text(e.to_string()));
+    }
+    if let Some(s) = f.status {
+        clauses.push("d.status = ?");
+        args.push(Value::Text(s.as_str().to_owned()));
+    }
+    if let Some(b) = f.before_id {
+        clauses.push("d.id < ?");
+        args.push(Value::Integer(b));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d {filter} ORDER BY d.id DESC LIMIT {}",
+        limit + 1
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let items = stmt
+        .query_map(params_from_iter(args), rows::deployment)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(paged(items, limit, |d| d.id))
+}
+
+pub(crate) fn deployment_of_version(
+    conn: &Connection,
+    service: &str,
+    version: &str,
+) -> Result<Option<Deployment>> {
+    let sql = format!(
+        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d
+         WHERE d.service = ?1 AND d.version = ?2 AND d.status = 'succeeded'
+         ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
+    );
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([service, version], rows::deployment)
+        .optional()?)
+}
+
+/// The matrix in four queries: environments, services, current deployments, drift.
+pub(crate) fn status(conn: &Connection) -> Result<StatusMatrix> {
+    let environments = queries::environments(conn)?;
+    let preds = logic::predecessors(&environments);
+    let services = list_services(conn)?;
+    let sql = format!(
+        "SELECT {DEPLOYMENT_COLUMNS} FROM current_deployments c
+         JOIN deployments d ON d.id = c.deployment_id"
+    );
+    let mut current: HashMap<(String, String), Deployment> = HashMap::new();
+    for d in conn.prepare_cached(&sql)?.query_map([], rows::deployment)? {
+        let d = d?;
+        current.insert((d.service.to_string(), d.environment.to_string()), d);
+    }
+    let drift: HashMap<(String, String), (String, u32, bool)> = conn
+        .prepare_cached("SELECT service, environment, compared_to, count, complete FROM drift")?
+        .query_map([], |r| {
+            Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?, r.get(4)?)))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+
+    let rows = services
+        .into_iter()
+        .map(|s| {
+            let key = |e: &str| (s.name.to_string(), e.to_owned());
+            let environments = preds
+                .iter()
+                .map(|(env, pred)| {
+                    let here = key(env.as_str());
+                    let drift = pred.as_ref().map(|p| {
+                        let both =
+                            current.contains_key(&here) && current.contains_key(&key(p.as_str()));
+                        let counted = drift
+                            .get(&here)
+                            .filter(|(compared_to, _, _)| compared_to == p.as_str())
+                            .map(|(_, n, complete)| (*n, *complete));
+                        logic::drift(p.clone(), both, counted)
+                    });
+                    StatusCell {
+                        environment: env.clone(),
+                        deployment: current.get(&here).cloned(),
+                        drift,
+                    }
+                })
+                .collect();
+            StatusRow {
+                service: s.name,
+                team: s.team,
+                environments,
+            }
+        })
+        .collect();
+    Ok(StatusMatrix {
+        environments,
+        services: rows,
+    })
+}
+
+pub(crate) fn get_commit(conn: &Connection, sha: &Sha) -> Result<Option<Commit>> {
+    Ok(rows::commits(conn, std::slice::from_ref(sha))?.pop())
+}
+
+pub(crate) fn changes_between(
+    conn: &Connection,
+    include: &Sha,
+    exclude: Option<&Sha>,
+    not_before: Option<Timestamp>,
+    limit: u32,
+) -> Result<Changes> {
+    let mut between = graph::range_between(conn, include, exclude, not_before)?;
+    let mut complete = between.complete;
+    if between.shas.len() > limit as usize {
+        between.shas.truncate(limit as usize);
+        complete = false;
+    }
+    Ok(Changes {
+        commits: rows::commits(conn, &between.shas)?,
+        complete,
+    })
+}
+
+/// The upper bound of the kinds starting with `prefix` (which ends in '.'): the same
+/// string with the final '.' replaced by the next character, '/'. A range, unlike
+/// LIKE, has no wildcards to escape and uses the index.
+fn prefix_end(prefix: &str) -> String {
+    format!("{}/", &prefix[..prefix.len() - 1])
+}
+
+pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Result<Page<rodeo_domain::Event>> {
+    let limit = page_size(f.limit);
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(s) = &f.service {
+        clauses.push("service = ?");
+        args.push(Value::Text(s.to_string()));
+    }
+    if let Some(e) = &f.environment {
+        clauses.push("environment = ?");
+        args.push(Value::Text(e.to_string()));
+    }
+    match &f.kind {
+        Some(k) if k.ends_with('.') => {
+            clauses.push("kind >= ? AND kind < ?");
+            args.push(Value::Text(k.clone()));
+            args.push(Value::Text(prefix_end(k)));
+        }
+        Some(k) => {
+            clauses.push("kind = ?");
+            args.push(Value::Text(k.clone()));
+        }
+        None => {}
+    }
+    if let Some(t) = f.since {
+        clauses.push("at >= ?");
+        args.push(Value::Integer(to_micros(t)));
+    }
+    if let Some(t) = f.until {
+        clauses.push("at < ?");
+        args.push(Value::Integer(to_micros(t)));
+    }
+    if let Some(b) = f.before_id {
+        clauses.push("id < ?");
+        args.push(Value::Integer(b));
+    }
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events {filter} ORDER BY id DESC LIMIT {}",
+        limit + 1
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let items = stmt
+        .query_map(params_from_iter(args), rows::event)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(paged(items, limit, |e| e.id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_ranges_cover_exactly_the_prefix() {
+        let end = prefix_end("deployment.");
+        assert_eq!(end, "deployment/");
+        for k in [
+            "deployment.started",
+            "deployment.rolled_back",
+            "deployment.~",
+        ] {
+            assert!(k >= "deployment." && k < end.as_str(), "{k}");
+        }
+        for k in ["deployment", "deploymentx", "deployment/x", "deploy.x"] {
+            assert!(!(k >= "deployment." && k < end.as_str()), "{k}");
+        }
+    }
+
+    #[test]
+    fn pages_carry_a_cursor_only_when_more_exist() {
+        let p = paged(vec![5, 4, 3], 2, |x| *x);
+        assert_eq!(p.items, vec![5, 4]);
+        assert_eq!(p.next_cursor, Some(Cursor { before_id: 4 }.encode()));
+        assert_eq!(paged(vec![5, 4], 2, |x| *x).next_cursor, None);
+    }
+}

@@ -1,0 +1,296 @@
+//! Recording and finishing deployments: registration on first sight, upserts by
+//! external id, rollback classification, shipped changes, and the ledger event.
+
+use std::collections::HashSet;
+
+use rodeo_domain::{
+    to_micros, Deployment, DeploymentRef, DeploymentStatus, Environment, EnvironmentName,
+    FieldError, FinishDeployment, NewDeployment, Service, ServiceName, Sha, Timestamp,
+};
+use rodeo_store::logic::{self, events};
+use rodeo_store::StoreError;
+use rusqlite::{params, OptionalExtension};
+
+use super::Call;
+use crate::error::Result;
+use crate::rows::{self, DEPLOYMENT_COLUMNS};
+use crate::{graph, queries};
+
+fn invalid(field: &str, message: String) -> crate::error::Error {
+    StoreError::Invalid(FieldError::new(field, message).into()).into()
+}
+
+fn already_finished(d: &Deployment) -> crate::error::Error {
+    StoreError::Conflict(format!(
+        "deployment {} already finished as {}",
+        d.id,
+        d.status.as_str()
+    ))
+    .into()
+}
+
+impl Call<'_> {
+    pub(super) fn record_deployment(&mut self, nd: NewDeployment) -> Result<Deployment> {
+        self.ensure_service(&nd.service)?;
+        self.ensure_environment(&nd.environment)?;
+        self.record_commits(&nd.commits)?;
+        let sent: Vec<Sha> = nd.commits.iter().map(|c| c.sha.clone()).collect();
+
+        if let Some(external) = &nd.external_id {
+            if let Some(existing) = queries::deployment_by_external(self.conn, external)? {
+                if existing.status == DeploymentStatus::InProgress && nd.status.is_finished() {
+                    let finished_at = nd.finished_at.unwrap_or(self.ctx.at);
+                    return self.finish(existing, nd.status, finished_at, &sent);
+                }
+                if existing.status == nd.status {
+                    return Ok(existing);
+                }
+                return Err(already_finished(&existing));
+            }
+        }
+
+        self.conn
+            .prepare_cached(
+                "INSERT INTO deployments (service, environment, version, commit_sha, status, kind,
+                     started_at, finished_at, external_id, url, created_by, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                nd.service.as_str(),
+                nd.environment.as_str(),
+                nd.version,
+                nd.commit_sha.as_str(),
+                nd.status.as_str(),
+                nd.kind.as_str(),
+                to_micros(nd.started_at),
+                nd.finished_at.map(to_micros),
+                nd.external_id,
+                nd.url,
+                self.ctx.actor,
+                self.ctx.source.as_str(),
+            ])?;
+        let mut d = Deployment {
+            id: self.conn.last_insert_rowid(),
+            service: nd.service,
+            environment: nd.environment,
+            version: nd.version,
+            commit_sha: nd.commit_sha,
+            status: nd.status,
+            kind: nd.kind,
+            started_at: nd.started_at,
+            finished_at: nd.finished_at,
+            external_id: nd.external_id,
+            url: nd.url,
+            created_by: self.ctx.actor.clone(),
+            source: self.ctx.source,
+            rollback_of: None,
+            previous_id: None,
+            change_count: 0,
+            changes_complete: true,
+        };
+        self.settle(&mut d, &sent)?;
+        Ok(d)
+    }
+
+    pub(super) fn finish_deployment(&mut self, f: FinishDeployment) -> Result<Deployment> {
+        let found = match &f.id {
+            DeploymentRef::Id(id) => queries::deployment(self.conn, *id)?,
+            DeploymentRef::External(e) => queries::deployment_by_external(self.conn, e)?,
+        };
+        let d = found.ok_or_else(|| {
+            let key = match f.id {
+                DeploymentRef::Id(id) => id.to_string(),
+                DeploymentRef::External(e) => e,
+            };
+            StoreError::not_found("deployment", key)
+        })?;
+        self.finish(d, f.status, f.finished_at, &[])
+    }
+
+    fn finish(
+        &mut self,
+        mut d: Deployment,
+        status: DeploymentStatus,
+        finished_at: Timestamp,
+        sent: &[Sha],
+    ) -> Result<Deployment> {
+        if d.status != DeploymentStatus::InProgress {
+            return Err(already_finished(&d));
+        }
+        if !status.is_finished() {
+            return Err(invalid(
+                "status",
+                "must be a finished status: succeeded, failed or rolled_back".into(),
+            ));
+        }
+        if finished_at < d.started_at {
+            return Err(invalid(
+                "finished_at",
+                "must not be before started_at".into(),
+            ));
+        }
+        d.status = status;
+        d.finished_at = Some(finished_at);
+        self.settle(&mut d, sent)?;
+        Ok(d)
+    }
+
+    fn ensure_service(&mut self, name: &ServiceName) -> Result<()> {
+        if queries::service(self.conn, name.as_str())?.is_some() {
+            return Ok(());
+        }
+        if !self.ctx.auto_register {
+            return Err(invalid(
+                "service",
+                format!("unknown service '{name}'; auto-registration is off, create it first"),
+            ));
+        }
+        let service = Service {
+            name: name.clone(),
+            team: None,
+            repository: None,
+            created_at: self.ctx.at,
+        };
+        self.insert_service(&service)
+    }
+
+    fn ensure_environment(&mut self, name: &EnvironmentName) -> Result<()> {
+        if queries::environment(self.conn, name.as_str())?.is_some() {
+            return Ok(());
+        }
+        if !self.ctx.auto_register {
+            return Err(invalid(
+                "environment",
+                format!("unknown environment '{name}'; auto-registration is off, create it first"),
+            ));
+        }
+        self.insert_environment(&Environment::inferred(name.clone(), self.ctx.at))
+    }
+
+    /// Steps shared by a new deployment and a finished one: rollback classification,
+    /// shipped changes, the stored row, projections, and the event.
+    fn settle(&mut self, d: &mut Deployment, sent: &[Sha]) -> Result<()> {
+        if d.status == DeploymentStatus::Succeeded {
+            self.classify(d)?;
+        }
+        self.shipped_changes(d, sent)?;
+        self.conn
+            .prepare_cached(
+                "UPDATE deployments SET status = ?2, kind = ?3, finished_at = ?4, rollback_of = ?5,
+                     previous_id = ?6, change_count = ?7, changes_complete = ?8
+                 WHERE id = ?1",
+            )?
+            .execute(params![
+                d.id,
+                d.status.as_str(),
+                d.kind.as_str(),
+                d.finished_at.map(to_micros),
+                d.rollback_of,
+                d.previous_id,
+                d.change_count,
+                d.changes_complete,
+            ])?;
+        if d.status == DeploymentStatus::Succeeded {
+            self.refresh_current(&d.service, &d.environment)?;
+            self.refresh_drift(&d.service, &d.environment)?;
+        }
+        self.append(events::deployment(d))
+    }
+
+    /// Marks a deployment that puts back what ran before as a rollback of the one it
+    /// replaces, which becomes `rolled_back`.
+    fn classify(&mut self, d: &mut Deployment) -> Result<()> {
+        let (service, env) = (d.service.as_str(), d.environment.as_str());
+        let current = queries::current(self.conn, service, env, Some(d.id))?;
+        let ran_before = match &current {
+            Some(c) => self
+                .conn
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM deployments
+                     WHERE service = ?1 AND environment = ?2 AND status IN ('succeeded', 'rolled_back')
+                       AND finished_at < ?3 AND id <> ?4 AND (commit_sha = ?5 OR version = ?6))",
+                )?
+                .query_row(
+                    params![
+                        service,
+                        env,
+                        c.finished_at.map_or(i64::MIN, to_micros),
+                        d.id,
+                        d.commit_sha.as_str(),
+                        d.version
+                    ],
+                    |r| r.get(0),
+                )?,
+            None => false,
+        };
+        let classified = logic::classify(d.kind, &d.commit_sha, current.as_ref(), ran_before);
+        d.kind = classified.kind;
+        d.rollback_of = classified.rollback_of;
+        if let Some(mut replaced) = current.filter(|c| Some(c.id) == classified.rollback_of) {
+            self.conn
+                .prepare_cached("UPDATE deployments SET status = 'rolled_back' WHERE id = ?1")?
+                .execute([replaced.id])?;
+            replaced.status = DeploymentStatus::RolledBack;
+            self.append(events::rolled_back(&replaced, d.id))?;
+        }
+        Ok(())
+    }
+
+    /// What `d` shipped since the previous successful deployment of its service to its
+    /// environment (or, for a first one, within the first-deploy horizon).
+    fn shipped_changes(&mut self, d: &mut Deployment, sent: &[Sha]) -> Result<()> {
+        let as_of = to_micros(d.finished_at.unwrap_or(d.started_at));
+        let sql = format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d
+             WHERE d.service = ?1 AND d.environment = ?2 AND d.id <> ?3
+               AND d.status IN ('succeeded', 'rolled_back') AND d.finished_at <= ?4
+             ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
+        );
+        let previous = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row(
+                params![d.service.as_str(), d.environment.as_str(), d.id, as_of],
+                rows::deployment,
+            )
+            .optional()?;
+        d.previous_id = previous.as_ref().map(|p| p.id);
+        let not_before = d.started_at - self.ctx.first_deploy_horizon;
+        let mut between = graph::range_between(
+            self.conn,
+            &d.commit_sha,
+            previous.as_ref().map(|p| &p.commit_sha),
+            Some(not_before),
+        )?;
+        if between.bounded_by_time && !sent.is_empty() {
+            let mut have: HashSet<Sha> = between.shas.iter().cloned().collect();
+            let before = between.shas.len();
+            for s in sent {
+                if have.insert(s.clone()) {
+                    between.shas.push(s.clone());
+                }
+            }
+            if between.shas.len() > before {
+                graph::sort_newest_first(self.conn, &mut between.shas)?;
+            }
+        }
+        graph::only_for_service(self.conn, d.service.as_str(), &mut between.shas)?;
+        self.conn
+            .prepare_cached("DELETE FROM deployment_changes WHERE deployment_id = ?1")?
+            .execute([d.id])?;
+        if !between.shas.is_empty() {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO deployment_changes (deployment_id, position, sha)
+                     SELECT ?1, key, value FROM json_each(?2)",
+                )?
+                .execute(params![
+                    d.id,
+                    rows::json_array(between.shas.iter().map(Sha::as_str))
+                ])?;
+        }
+        d.change_count = between.shas.len() as u32;
+        d.changes_complete = between.complete;
+        Ok(())
+    }
+}

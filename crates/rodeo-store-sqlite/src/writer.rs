@@ -1,0 +1,208 @@
+//! The single writer: one OS thread that owns the read-write connection and commits
+//! queued calls in groups.
+//!
+//! It blocks until a call arrives, then takes every call already queued (up to
+//! `max_batch`), runs `BEGIN IMMEDIATE`, applies each call inside its own `SAVEPOINT`
+//! (released on success, rolled back on error so a failing call leaves no trace and
+//! does not affect its neighbours), and ends with one `COMMIT`, the one fsync the whole
+//! group pays. Only then are events published and callers answered. If the `COMMIT`
+//! fails, every call in the group gets the error.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use rodeo_domain::{Command, Event, WriteContext};
+use rodeo_store::{StoreError, Written};
+use rusqlite::Connection;
+use tokio::sync::{broadcast, oneshot};
+
+use crate::error::Error;
+use crate::write;
+
+type Reply = oneshot::Sender<Result<Written, StoreError>>;
+
+struct Job {
+    ctx: WriteContext,
+    commands: Vec<Command>,
+    reply: Reply,
+}
+
+/// A commit failure shared by every call of its group.
+#[derive(Debug, thiserror::Error)]
+#[error("committing the write batch failed")]
+struct BatchFailed(#[source] Arc<rusqlite::Error>);
+
+#[derive(Debug, thiserror::Error)]
+#[error("a write call panicked: {0}")]
+struct Panicked(String);
+
+pub(crate) struct Writer {
+    queue: Mutex<Option<Sender<Job>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub(crate) fn start(
+        conn: Connection,
+        events: broadcast::Sender<Event>,
+        max_batch: usize,
+    ) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("rodeo-sqlite-writer".into())
+            .spawn(move || run(conn, rx, events, max_batch.max(1)))?;
+        Ok(Self {
+            queue: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    pub(crate) async fn execute(
+        &self,
+        ctx: WriteContext,
+        commands: Vec<Command>,
+    ) -> Result<Written, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        {
+            let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let sender = queue.as_ref().ok_or(StoreError::Closed)?;
+            sender
+                .send(Job {
+                    ctx,
+                    commands,
+                    reply,
+                })
+                .map_err(|_| StoreError::Closed)?;
+        }
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Stops taking calls, lets the thread finish those queued, and waits for it.
+    pub(crate) async fn close(&self) {
+        drop(self.queue.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let thread = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(thread) = thread {
+            if tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .is_err()
+            {
+                tracing::error!("the SQLite writer thread could not be joined");
+            }
+        }
+    }
+}
+
+fn run(
+    mut conn: Connection,
+    queue: Receiver<Job>,
+    events: broadcast::Sender<Event>,
+    max_batch: usize,
+) {
+    while let Ok(first) = queue.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&mut conn, batch, &events);
+    }
+    // Closing: fold the WAL back into the database file so it is self-contained.
+    if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        tracing::warn!(error = %e, "final WAL checkpoint failed");
+    }
+}
+
+type Applied = Result<(Written, Vec<Event>), StoreError>;
+
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>, events: &broadcast::Sender<Event>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return fail_all(batch.into_iter().map(|j| j.reply), e);
+    }
+    let mut done: Vec<(Reply, Applied)> = Vec::with_capacity(batch.len());
+    let mut jobs = batch.into_iter();
+    for job in jobs.by_ref() {
+        let result = apply_one(conn, job.ctx, job.commands);
+        done.push((job.reply, result));
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (disk full, I/O error): nothing
+            // of this group survives, so no call of it may report success.
+            let replies = done
+                .into_iter()
+                .map(|(r, _)| r)
+                .chain(jobs.map(|j| j.reply));
+            let err = rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                Some("the transaction was rolled back by SQLite".into()),
+            );
+            return fail_all(replies, err);
+        }
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        return fail_all(done.into_iter().map(|(r, _)| r), e);
+    }
+    for (reply, result) in done {
+        let answer = result.map(|(written, new_events)| {
+            for e in new_events {
+                // No subscriber is not an error.
+                let _ = events.send(e);
+            }
+            written
+        });
+        // The caller may have gone away; the write stands regardless.
+        let _ = reply.send(answer);
+    }
+}
+
+/// One call inside its savepoint; a panic is contained to the call that caused it.
+fn apply_one(conn: &Connection, ctx: WriteContext, commands: Vec<Command>) -> Applied {
+    conn.prepare_cached("SAVEPOINT call")
+        .and_then(|mut s| s.execute([]))
+        .map_err(StoreError::database)?;
+    let result = catch_unwind(AssertUnwindSafe(|| write::apply(conn, &ctx, commands)))
+        .unwrap_or_else(|panic| {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(Error::Store(StoreError::database(Panicked(msg))))
+        });
+    let end = if result.is_ok() {
+        "RELEASE call"
+    } else {
+        "ROLLBACK TO call"
+    };
+    let ended = conn.prepare_cached(end).and_then(|mut s| s.execute([]));
+    let released = if result.is_err() {
+        ended.and_then(|_| {
+            conn.prepare_cached("RELEASE call")
+                .and_then(|mut s| s.execute([]))
+        })
+    } else {
+        ended
+    };
+    match (result, released) {
+        (Ok(done), Ok(_)) => Ok(done),
+        (Err(e), _) => Err(e.into()),
+        (Ok(_), Err(e)) => {
+            // Undo the call so the group's COMMIT cannot carry it.
+            let _ = conn.execute_batch("ROLLBACK TO call; RELEASE call");
+            Err(StoreError::database(e))
+        }
+    }
+}
+
+fn fail_all(replies: impl Iterator<Item = Reply>, e: rusqlite::Error) {
+    tracing::error!(error = %e, "SQLite write batch failed");
+    let shared = Arc::new(e);
+    for reply in replies {
+        let _ = reply.send(Err(StoreError::database(BatchFailed(Arc::clone(&shared)))));
+    }
+}

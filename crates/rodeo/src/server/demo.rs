@@ -1,0 +1,165 @@
+//! `rodeo demo`: starts a server on a demo SQLite file, fills it with the generated
+//! history through the HTTP API (the same path real data takes), prints the URL and a
+//! read token, and keeps serving until Ctrl-C.
+
+use std::cell::Cell;
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use chrono::Utc;
+use rodeo_domain::{Scope, TokenName};
+use rodeo_server::{Application, Config};
+use rodeo_store::Store;
+use tokio::sync::oneshot;
+
+use super::remove_sqlite;
+use crate::api::{self, TokenRequest};
+use crate::cli::{DemoArgs, OutputFormat};
+use crate::client::Client;
+use crate::commands::stdout;
+use crate::demo::{generate, run, DemoOptions, Progress, RunSummary};
+use crate::error::CliError;
+use crate::telemetry;
+
+/// Services loaded at once; each service's requests stay in order.
+const CONCURRENCY: usize = 16;
+
+pub async fn demo(args: DemoArgs, format: OutputFormat) -> Result<(), CliError> {
+    let mut config = Config::load(None)?;
+    config.database.url = format!("sqlite://{}", args.database.display());
+    if let Some(addr) = args.listen {
+        config.server.listen = addr;
+    }
+    telemetry::init_server(&config.log);
+    if args.fresh {
+        remove_sqlite(&args.database)?;
+    }
+    let existed = args.database.exists();
+    let app = Application::build(config).await?;
+    let url = format!("http://{}", app.local_addr());
+    let store = app.store();
+    let admin = app.admin_secret().map(str::to_owned);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        tokio::select! {
+            () = rodeo_server::shutdown_signal() => {}
+            _ = stopped => {}
+        }
+    }));
+    let ready = match admin.filter(|_| !existed) {
+        Some(admin) => load(&url, admin, &args).await,
+        None => reuse(&store).await,
+    };
+    match ready {
+        Ok(ready) => stdout(&ready.render(&url, &args, format))?,
+        Err(e) => {
+            let _ = stop.send(());
+            let _ = server.await;
+            return Err(e);
+        }
+    }
+    server
+        .await
+        .map_err(|e| CliError::Serve(std::io::Error::other(e)))?
+        .map_err(CliError::Serve)
+}
+
+/// What the user needs once the demo runs.
+struct Ready {
+    read_token: String,
+    /// Only for a database created now: its first admin token.
+    admin_token: Option<String>,
+    /// `None` when an existing database is served again.
+    loaded: Option<RunSummary>,
+}
+
+async fn load(url: &str, admin: String, args: &DemoArgs) -> Result<Ready, CliError> {
+    let client = Client::new(url, Some(admin.clone()), "demo")?;
+    let opts = DemoOptions {
+        seed: args.seed,
+        now: args.now.unwrap_or_else(Utc::now),
+        days: args.days,
+    };
+    let plan = generate(&opts).map_err(CliError::DemoData)?;
+    let summary = run(&client, &plan, CONCURRENCY, progress_reporter()).await?;
+    let reader = TokenRequest {
+        name: TokenName::parse("demo-reader").map_err(CliError::DemoData)?,
+        scope: Scope::Read,
+    };
+    let created = api::create_token(&client, &reader).await?;
+    Ok(Ready {
+        read_token: created.value.secret,
+        admin_token: Some(admin),
+        loaded: Some(summary),
+    })
+}
+
+/// An existing demo database is served as it is, with a new read token.
+async fn reuse(store: &Arc<dyn Store>) -> Result<Ready, CliError> {
+    let name = format!("demo-reader-{}", Utc::now().timestamp());
+    let (_, secret) = rodeo_server::create_token_offline(store, &name, Scope::Read).await?;
+    Ok(Ready {
+        read_token: secret,
+        admin_token: None,
+        loaded: None,
+    })
+}
+
+/// Progress on stderr: one updating line on a terminal, every tenth otherwise.
+fn progress_reporter() -> impl Fn(Progress) {
+    let tty = std::io::stderr().is_terminal();
+    let shown = Cell::new(0usize);
+    move |p: Progress| {
+        let step = if tty { 100 } else { 10 };
+        let bucket = p.done * step / p.total.max(1);
+        if bucket == shown.get() && p.done != p.total {
+            return;
+        }
+        shown.set(bucket);
+        let line = format!("loading the demo history: {}/{} requests", p.done, p.total);
+        match (tty, p.done == p.total) {
+            (true, false) => eprint!("\r{line}"),
+            (true, true) => eprintln!("\r{line}"),
+            (false, _) => eprintln!("{line}"),
+        }
+    }
+}
+
+impl Ready {
+    fn render(&self, url: &str, args: &DemoArgs, format: OutputFormat) -> String {
+        if format == OutputFormat::Json {
+            return serde_json::json!({
+                "url": url,
+                "read_token": self.read_token,
+                "admin_token": self.admin_token,
+                "deployments": self.loaded.map(|s| s.deployments),
+                "commits": self.loaded.map(|s| s.commits),
+            })
+            .to_string();
+        }
+        let mut out = match self.loaded {
+            Some(s) => format!(
+                "rodeo demo is running: {} deployments and {} commits over {} days \
+                 (seed {}), recorded through the API.\n",
+                s.deployments, s.commits, args.days, args.seed
+            ),
+            None => format!(
+                "rodeo demo is serving the existing {} (--fresh starts over).\n",
+                args.database.display()
+            ),
+        };
+        out.push_str(&format!(
+            "\n  URL          {url}\n  read token   {}\n",
+            self.read_token
+        ));
+        if let Some(admin) = &self.admin_token {
+            out.push_str(&format!("  admin token  {admin}  (shown only this once)\n"));
+        }
+        out.push_str(&format!(
+            "\nTry it:\n  export RODEO_URL={url} RODEO_TOKEN={}\n  rodeo status\n  \
+             rodeo events tail\n\nStop with Ctrl-C.",
+            self.read_token
+        ));
+        out
+    }
+}
