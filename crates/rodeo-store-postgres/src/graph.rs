@@ -18,14 +18,15 @@ use sqlx::{PgConnection, Row};
 use crate::rows::{self, DbResult};
 
 /// The commits of a range, newest first, and whether the known graph was enough to be sure.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Walked {
     pub(crate) shas: Vec<Sha>,
     pub(crate) complete: bool,
 }
 
 impl Walked {
-    fn unknown() -> Self {
+    /// Nothing, and not complete: the start of the walk is not a known commit.
+    pub(crate) fn unknown() -> Self {
         Self {
             shas: Vec::new(),
             complete: false,

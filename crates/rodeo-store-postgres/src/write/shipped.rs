@@ -44,7 +44,7 @@ impl Writer<'_> {
         let ends: Vec<&Sha> = std::iter::once(include).chain(&previous_sha).collect();
         let gens = graph::generations(&mut self.tx, &ends).await?;
         let walked = match (gens.get(include), &previous_sha) {
-            (None, _) => Walked::default(),
+            (None, _) => Walked::unknown(),
             (Some(&gi), Some(p)) if gens.contains_key(p) => {
                 graph::between(&mut self.tx, (include, gi), (p, gens[p])).await?
             }
@@ -61,7 +61,7 @@ impl Writer<'_> {
                 walked
             }
         };
-        let complete = walked.complete && gens.contains_key(include);
+        let complete = walked.complete;
         let shas = self.for_service(d, walked.shas).await?;
 
         // A deployment inserted by this call has no stored changes to replace yet.
