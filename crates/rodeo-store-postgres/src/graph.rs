@@ -18,14 +18,15 @@ use sqlx::{PgConnection, Row};
 use crate::rows::{self, DbResult};
 
 /// The commits of a range, newest first, and whether the known graph was enough to be sure.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Walked {
     pub(crate) shas: Vec<Sha>,
     pub(crate) complete: bool,
 }
 
 impl Walked {
-    fn unknown() -> Self {
+    /// Nothing, and not complete: the start of the walk is not a known commit.
+    pub(crate) fn unknown() -> Self {
         Self {
             shas: Vec::new(),
             complete: false,
@@ -41,27 +42,39 @@ enum Bound {
 }
 
 /// Ancestors of `$1` (itself included) down to a bound, one row per parent edge.
+///
+/// Every step is a lookup by primary key, fenced with `OFFSET 0` laterals and a scalar
+/// subquery so that the planner cannot turn a walk of a few hundred commits into as
+/// many scans of the whole table (which it prefers while the tables are small or not
+/// yet analyzed).
 macro_rules! ancestors_sql {
     ($cond:literal) => {
         concat!(
-            "WITH RECURSIVE anc(sha) AS (
-                SELECT c.sha FROM commits c WHERE c.sha = $1 AND ",
+            "WITH RECURSIVE anc(sha, generation, committed_at) AS (
+                SELECT c.sha, c.generation, c.committed_at FROM commits c
+                WHERE c.sha = $1 AND ",
             $cond,
             "
               UNION
-                SELECT c.sha FROM anc
-                JOIN commit_parents p ON p.sha = anc.sha
-                JOIN commits c ON c.sha = p.parent
-                WHERE ",
+                SELECT c.sha, c.generation, c.committed_at FROM anc
+                CROSS JOIN LATERAL (
+                    SELECT p.parent FROM commit_parents p WHERE p.sha = anc.sha OFFSET 0
+                ) p
+                CROSS JOIN LATERAL (
+                    SELECT c.sha, c.generation, c.committed_at FROM commits c
+                    WHERE c.sha = p.parent AND ",
             $cond,
-            "
+            " OFFSET 0
+                ) c
             )
-            SELECT c.sha, c.generation, c.committed_at, p.parent, pc.generation AS parent_generation
+            SELECT anc.sha, anc.generation, anc.committed_at, e.parent, e.parent_generation
             FROM anc
-            JOIN commits c ON c.sha = anc.sha
-            LEFT JOIN commit_parents p ON p.sha = c.sha
-            LEFT JOIN commits pc ON pc.sha = p.parent
-            ORDER BY c.sha, p.position"
+            LEFT JOIN LATERAL (
+                SELECT p.position, p.parent,
+                    (SELECT pc.generation FROM commits pc WHERE pc.sha = p.parent) AS parent_generation
+                FROM commit_parents p WHERE p.sha = anc.sha OFFSET 0
+            ) e ON true
+            ORDER BY anc.sha, e.position"
         )
     };
 }

@@ -17,17 +17,25 @@
 //!   are computed against must not change underneath a write. Deployments to different
 //!   services or environments proceed in parallel.
 //! - **one lock for the commit graph**: generation numbers must stay consistent when a
-//!   parent and its child arrive in concurrent transactions, so calls that record
-//!   commits hold it exclusively. This serializes commit ingestion across all
-//!   repositories (a batch of commits costs a few statements, so the lock is held
-//!   briefly); calls that only walk the graph hold it shared and run in parallel.
+//!   parent and its child arrive in concurrent transactions (neither would see the
+//!   other's uncommitted commit), so a call that brings commits rodeo does not know yet
+//!   holds it exclusively until it commits. Calls that only walk the graph (deployments
+//!   without new commits, resent known commits, environment changes) hold it shared and
+//!   run in parallel with each other, and never see half a generation repair.
 //! - **drift locks**, taken last: one per service while refreshing its drift, and a
 //!   global one that environment changes hold exclusively (they refresh every service).
 //!
-//! The trade-off: simple, obviously-correct serialization instead of optimistic
-//! retries under SERIALIZABLE, at the price of queuing commit writes behind each
-//! other. All locks are taken in one fixed order, so they cannot deadlock each other.
+//! All locks are taken in one fixed order, so they cannot deadlock each other.
 //!
+//! The trade-off: writes that bring new commits are serialized across all
+//! repositories, so their throughput is one transaction at a time (a deployment
+//! with new commits is a few dozen statements and one commit flush). Finer locks (per
+//! repository, or per sha) would let unrelated histories ingest in parallel, but a
+//! commit's repository is optional, and a generation repair reaches descendants that
+//! are only known once it runs, so it would need locks in no fixed order and deadlock
+//! retries. Serializing on one lock is simple and obviously correct; replicas still
+//! serve reads, and deployments without new commits, in parallel.
+
 //! Live events: see the `listener` module; [`Store::subscribe`] sees every replica's
 //! committed events, once.
 
@@ -101,9 +109,13 @@ impl PgStore {
     }
 
     pub async fn connect_with(url: &str, options: PgStoreOptions) -> Result<Self, StoreError> {
+        // JIT compilation costs tens of milliseconds and only pays off for long
+        // analytical queries; rodeo's are short, and an overestimated row count (a
+        // fresh, unanalyzed table) would otherwise make one compile on every call.
         let connect = PgConnectOptions::from_str(url)
             .db()?
-            .application_name("rodeo");
+            .application_name("rodeo")
+            .options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .connect_with(connect.clone())

@@ -79,7 +79,7 @@ pub(crate) fn environment_name(value: &str) -> Result<EnvironmentName, StoreErro
 
 pub(crate) fn team(row: &PgRow) -> Result<Team, StoreError> {
     Ok(Team {
-        name: parse_with("name", &get::<String>(row, "name")?, TeamName::parse)?,
+        name: parse_with("name", get::<&str>(row, "name")?, TeamName::parse)?,
         display_name: get(row, "display_name")?,
         created_at: from_micros(get(row, "created_at")?),
     })
@@ -90,7 +90,7 @@ pub(crate) const SERVICE_COLUMNS: &str = "name, team, repository, created_at";
 pub(crate) fn service(row: &PgRow) -> Result<Service, StoreError> {
     let team: Option<String> = get(row, "team")?;
     Ok(Service {
-        name: service_name(&get::<String>(row, "name")?)?,
+        name: service_name(get::<&str>(row, "name")?)?,
         team: team
             .map(|t| parse_with("team", &t, TeamName::parse))
             .transpose()?,
@@ -103,7 +103,7 @@ pub(crate) const ENVIRONMENT_COLUMNS: &str = "name, production, sort_order, crea
 
 pub(crate) fn environment(row: &PgRow) -> Result<Environment, StoreError> {
     Ok(Environment {
-        name: environment_name(&get::<String>(row, "name")?)?,
+        name: environment_name(get::<&str>(row, "name")?)?,
         production: get(row, "production")?,
         order: get(row, "sort_order")?,
         created_at: from_micros(get(row, "created_at")?),
@@ -115,8 +115,8 @@ pub(crate) const TOKEN_COLUMNS: &str = "id, name, scope, prefix, hash, created_a
 pub(crate) fn token(row: &PgRow) -> Result<Token, StoreError> {
     Ok(Token {
         id: get::<i64>(row, "id")?.to_string(),
-        name: parse_with("name", &get::<String>(row, "name")?, TokenName::parse)?,
-        scope: parse_opt("scope", &get::<String>(row, "scope")?, Scope::parse)?,
+        name: parse_with("name", get::<&str>(row, "name")?, TokenName::parse)?,
+        scope: parse_opt("scope", get::<&str>(row, "scope")?, Scope::parse)?,
         prefix: get(row, "prefix")?,
         created_at: from_micros(get(row, "created_at")?),
         revoked_at: get::<Option<i64>>(row, "revoked_at")?.map(from_micros),
@@ -133,7 +133,7 @@ pub(crate) fn commit(row: &PgRow) -> Result<Commit, StoreError> {
     let parents: Vec<String> = get(row, "parents")?;
     let services: Vec<String> = get(row, "services")?;
     Ok(Commit {
-        sha: sha("sha", &get::<String>(row, "sha")?)?,
+        sha: sha("sha", get::<&str>(row, "sha")?)?,
         parents: parents
             .iter()
             .map(|p| sha("parent", p))
@@ -160,22 +160,22 @@ pub(crate) fn deployment(row: &PgRow) -> Result<Deployment, StoreError> {
     let change_count: i32 = get(row, "change_count")?;
     Ok(Deployment {
         id: get(row, "id")?,
-        service: service_name(&get::<String>(row, "service")?)?,
-        environment: environment_name(&get::<String>(row, "environment")?)?,
+        service: service_name(get::<&str>(row, "service")?)?,
+        environment: environment_name(get::<&str>(row, "environment")?)?,
         version: get(row, "version")?,
-        commit_sha: sha("commit_sha", &get::<String>(row, "commit_sha")?)?,
+        commit_sha: sha("commit_sha", get::<&str>(row, "commit_sha")?)?,
         status: parse_opt(
             "status",
-            &get::<String>(row, "status")?,
+            get::<&str>(row, "status")?,
             DeploymentStatus::parse,
         )?,
-        kind: parse_opt("kind", &get::<String>(row, "kind")?, DeploymentKind::parse)?,
+        kind: parse_opt("kind", get::<&str>(row, "kind")?, DeploymentKind::parse)?,
         started_at: from_micros(get(row, "started_at")?),
         finished_at: get::<Option<i64>>(row, "finished_at")?.map(from_micros),
         external_id: get(row, "external_id")?,
         url: get(row, "url")?,
         created_by: get(row, "created_by")?,
-        source: parse_opt("source", &get::<String>(row, "source")?, Source::parse)?,
+        source: parse_opt("source", get::<&str>(row, "source")?, Source::parse)?,
         rollback_of: get(row, "rollback_of")?,
         previous_id: get(row, "previous_id")?,
         change_count: u32::try_from(change_count)
@@ -199,7 +199,7 @@ pub(crate) fn event(row: &PgRow) -> Result<Event, StoreError> {
         recorded_at: from_micros(get(row, "recorded_at")?),
         kind: get(row, "kind")?,
         actor: get(row, "actor")?,
-        source: parse_opt("source", &get::<String>(row, "source")?, Source::parse)?,
+        source: parse_opt("source", get::<&str>(row, "source")?, Source::parse)?,
         service: service.as_deref().map(service_name).transpose()?,
         environment: environment.as_deref().map(environment_name).transpose()?,
         subject: get(row, "subject")?,

@@ -9,7 +9,10 @@ mod support;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use rodeo_domain::{Command, Commit, Event, Sha, Source, TeamName, Timestamp, WriteContext};
+use rodeo_domain::{
+    Command, Commit, DeploymentKind, DeploymentStatus, EnvironmentName, Event, NewDeployment,
+    ServiceName, Sha, Source, TeamName, Timestamp, WriteContext,
+};
 use rodeo_store::{Store, StoreError, Written};
 use rodeo_store_postgres::{PgStore, PgStoreOptions};
 use tokio::sync::broadcast;
@@ -176,6 +179,77 @@ async fn generations_stay_consistent_when_parent_and_child_race() {
     .await
     .unwrap();
     assert_eq!(broken, 0, "every child's generation is above its parent's");
+    let stores = std::sync::Arc::try_unwrap(stores).unwrap();
+    close_all(stores).await;
+}
+
+fn deployment(env: &str, n: u32) -> Command {
+    Command::RecordDeployment(NewDeployment {
+        service: ServiceName::parse("api").unwrap(),
+        environment: EnvironmentName::parse(env).unwrap(),
+        version: n.to_string(),
+        commit_sha: sha(n),
+        status: DeploymentStatus::Succeeded,
+        kind: DeploymentKind::Normal,
+        started_at: t0(),
+        finished_at: Some(t0() + chrono::Duration::seconds(i64::from(n))),
+        external_id: None,
+        url: None,
+        commits: vec![],
+    })
+}
+
+/// Staging and production of one service deployed at the same moment by two replicas:
+/// each refreshes the drift between them, and without the per-service drift lock the
+/// one that commits last could store a count computed before the other's deployment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn drift_stays_true_when_environments_deploy_concurrently() {
+    let Some((_db, stores)) = replicas(2).await else {
+        return;
+    };
+    let envs = vec![
+        Command::CreateEnvironment {
+            name: EnvironmentName::parse("staging").unwrap(),
+            production: false,
+            order: 1,
+        },
+        Command::CreateEnvironment {
+            name: EnvironmentName::parse("production").unwrap(),
+            production: true,
+            order: 2,
+        },
+    ];
+    write(&stores[0], envs).await;
+    let history: Vec<Commit> = (1..=200)
+        .map(|n| commit(n, (n > 1).then(|| n - 1)))
+        .collect();
+    write(
+        &stores[0],
+        vec![Command::RecordCommits { commits: history }],
+    )
+    .await;
+    let stores = std::sync::Arc::new(stores);
+    for round in 1..=30u32 {
+        let (s1, s2) = (stores.clone(), stores.clone());
+        let staging = tokio::spawn(async move {
+            s1[0]
+                .execute(ctx(), vec![deployment("staging", 100 + 3 * round)])
+                .await
+                .unwrap();
+        });
+        let production = tokio::spawn(async move {
+            s2[1]
+                .execute(ctx(), vec![deployment("production", 2 * round)])
+                .await
+                .unwrap();
+        });
+        staging.await.unwrap();
+        production.await.unwrap();
+        let m = stores[0].status().await.unwrap();
+        let drift = m.services[0].environments[1].drift.clone().unwrap();
+        let expected = 100 + 3 * round - 2 * round;
+        assert_eq!(drift.undeployed_commits, Some(expected), "round {round}");
+    }
     let stores = std::sync::Arc::try_unwrap(stores).unwrap();
     close_all(stores).await;
 }

@@ -1,5 +1,5 @@
 //! The service × environment matrix, read from the current-deployment and drift
-//! projections in four statements inside one read-only snapshot.
+//! projections in three statements inside one read-only snapshot.
 
 use std::collections::HashMap;
 
@@ -8,6 +8,12 @@ use rodeo_store::{logic, StoreError};
 use sqlx::{PgPool, Row};
 
 use crate::rows::{self, DbResult, DEPLOYMENT_COLUMNS};
+
+/// A current deployment with the stored drift of its environment, if any.
+struct Cell {
+    deployment: Deployment,
+    drift: Option<(String, u32, bool)>,
+}
 
 pub(crate) async fn status(pool: &PgPool) -> Result<StatusMatrix, StoreError> {
     let mut tx = pool
@@ -19,32 +25,39 @@ pub(crate) async fn status(pool: &PgPool) -> Result<StatusMatrix, StoreError> {
         .fetch_all(&mut *tx)
         .await
         .db()?;
+    // Drift is only stored where both environments have a current deployment, so
+    // joining it to the current deployments finds every row.
     let current = sqlx::query(&format!(
-        "SELECT {DEPLOYMENT_COLUMNS} FROM current_deployments c
-         JOIN deployments d ON d.id = c.deployment_id"
+        "SELECT {DEPLOYMENT_COLUMNS}, dr.compared_to, dr.undeployed, dr.complete
+         FROM current_deployments c
+         JOIN deployments d ON d.id = c.deployment_id
+         LEFT JOIN drift dr ON dr.service = c.service AND dr.environment = c.environment"
     ))
     .fetch_all(&mut *tx)
     .await
     .db()?;
-    let drift: Vec<(String, String, String, i64, bool)> =
-        sqlx::query_as("SELECT service, environment, compared_to, undeployed, complete FROM drift")
-            .fetch_all(&mut *tx)
-            .await
-            .db()?;
     tx.commit().await.db()?;
 
-    let mut deployed: HashMap<String, HashMap<String, Deployment>> = HashMap::new();
+    let mut deployed: HashMap<String, HashMap<String, Cell>> = HashMap::new();
     for row in &current {
-        let d = rows::deployment(row)?;
+        let deployment = rows::deployment(row)?;
+        let compared_to: Option<String> = row.try_get("compared_to").db()?;
+        let drift = match compared_to {
+            Some(c) => Some((
+                c,
+                u32::try_from(row.try_get::<i64, _>("undeployed").db()?).unwrap_or(u32::MAX),
+                row.try_get("complete").db()?,
+            )),
+            None => None,
+        };
         deployed
-            .entry(d.service.to_string())
+            .entry(deployment.service.to_string())
             .or_default()
-            .insert(d.environment.to_string(), d);
+            .insert(
+                deployment.environment.to_string(),
+                Cell { deployment, drift },
+            );
     }
-    let drift: HashMap<(&str, &str), (&str, i64, bool)> = drift
-        .iter()
-        .map(|(s, e, c, n, ok)| ((s.as_str(), e.as_str()), (c.as_str(), *n, *ok)))
-        .collect();
     let predecessors = logic::predecessors(&environments);
 
     let mut matrix = Vec::with_capacity(services.len());
@@ -59,18 +72,19 @@ pub(crate) async fn status(pool: &PgPool) -> Result<StatusMatrix, StoreError> {
         let cells = predecessors
             .iter()
             .map(|(env, pred)| {
+                let cell = here.remove(env.as_str());
                 let drift = pred.as_ref().map(|pred| {
-                    let both = present[env.as_str()]
-                        && present.get(pred.as_str()).copied().unwrap_or(false);
-                    let stored = drift
-                        .get(&(name.as_str(), env.as_str()))
-                        .filter(|(c, _, _)| *c == pred.as_str())
-                        .map(|(_, n, ok)| (u32::try_from(*n).unwrap_or(u32::MAX), *ok));
+                    let both = cell.is_some() && present.get(pred.as_str()) == Some(&true);
+                    let stored = cell
+                        .as_ref()
+                        .and_then(|c| c.drift.as_ref())
+                        .filter(|(compared_to, _, _)| compared_to == pred.as_str())
+                        .map(|(_, n, complete)| (*n, *complete));
                     logic::drift(pred.clone(), both, stored)
                 });
                 StatusCell {
                     environment: env.clone(),
-                    deployment: here.remove(env.as_str()),
+                    deployment: cell.map(|c| c.deployment),
                     drift,
                 }
             })

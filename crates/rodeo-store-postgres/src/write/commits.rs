@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rodeo_domain::{to_micros, Commit, PullRequest, PullRequestState, ServiceName};
+use rodeo_domain::{to_micros, Commit, PullRequest, PullRequestState, ServiceName, Sha};
 use rodeo_store::logic::{self, events};
 use rodeo_store::StoreError;
 use sqlx::Row;
@@ -71,42 +71,34 @@ impl Writer<'_> {
             .iter()
             .filter(|c| seen.insert(c.sha.as_str()))
             .collect();
-        let shas: Vec<&str> = unique.iter().map(|c| c.sha.as_str()).collect();
-        let known: HashSet<String> =
-            sqlx::query_scalar::<_, String>("SELECT sha FROM commits WHERE sha = ANY($1)")
-                .bind(&shas)
-                .fetch_all(&mut *self.tx)
-                .await
-                .db()?
-                .into_iter()
-                .collect();
-        let new: Vec<&Commit> = unique
-            .into_iter()
-            .filter(|c| !known.contains(c.sha.as_str()))
-            .collect();
-        let recorded = u32::try_from(new.len()).unwrap_or(u32::MAX);
-        let already_known = u32::try_from(commits.len() - new.len()).unwrap_or(u32::MAX);
-        if new.is_empty() {
-            return Ok((0, already_known));
-        }
-
-        let new_shas: HashSet<&str> = new.iter().map(|c| c.sha.as_str()).collect();
-        let outside: Vec<&str> = new
+        // One lookup answers both questions: which commits are new, and the generations
+        // of the stored parents the new ones hang from.
+        let lookup: Vec<&str> = unique
             .iter()
-            .flat_map(|c| c.parents.iter().map(|p| p.as_str()))
-            .filter(|p| !new_shas.contains(p))
+            .flat_map(|c| std::iter::once(&c.sha).chain(&c.parents))
+            .map(Sha::as_str)
             .collect::<HashSet<_>>()
             .into_iter()
             .collect();
         let stored: HashMap<String, i64> = sqlx::query_as::<_, (String, i64)>(
             "SELECT sha, generation FROM commits WHERE sha = ANY($1)",
         )
-        .bind(&outside)
+        .bind(&lookup)
         .fetch_all(&mut *self.tx)
         .await
         .db()?
         .into_iter()
         .collect();
+        let new: Vec<&Commit> = unique
+            .into_iter()
+            .filter(|c| !stored.contains_key(c.sha.as_str()))
+            .collect();
+        let recorded = u32::try_from(new.len()).unwrap_or(u32::MAX);
+        let already_known = u32::try_from(commits.len() - new.len()).unwrap_or(u32::MAX);
+        if new.is_empty() {
+            return Ok((0, already_known));
+        }
+        let new_shas: HashSet<&str> = new.iter().map(|c| c.sha.as_str()).collect();
         let gens = generations(&new, &stored);
         self.insert_commits(&new, &gens).await?;
         self.repair_descendants(&new_shas).await?;

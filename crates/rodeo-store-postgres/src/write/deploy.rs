@@ -107,7 +107,7 @@ impl Writer<'_> {
             change_count: 0,
             changes_complete: true,
         };
-        self.settle(d, &nd.commits).await
+        self.settle(d, &nd.commits, true).await
     }
 
     pub(super) async fn finish_deployment(
@@ -215,21 +215,23 @@ impl Writer<'_> {
             .db()?;
         d.status = status;
         d.finished_at = Some(finished_at);
-        self.settle(d, sent).await
+        self.settle(d, sent, false).await
     }
 
     /// Steps shared by recording and finishing: rollback classification, shipped
-    /// changes, the current-deployment projection, and the deployment's event.
+    /// changes, the current-deployment projection, and the deployment's event. `fresh`
+    /// says `d` was inserted by this call (so it has no stored changes yet).
     async fn settle(
         &mut self,
         mut d: Deployment,
         sent: &[Commit],
+        fresh: bool,
     ) -> Result<Deployment, StoreError> {
         if d.status == DeploymentStatus::Succeeded {
             self.classify(&mut d).await?;
             self.refresh_current(&d).await?;
         }
-        self.ship(&mut d, sent).await?;
+        self.ship(&mut d, sent, fresh).await?;
         sqlx::query(
             "UPDATE deployments SET kind = $2, rollback_of = $3, previous_id = $4,
                  change_count = $5, changes_complete = $6
@@ -250,34 +252,29 @@ impl Writer<'_> {
 
     /// Recognises a rollback and marks the deployment it replaced.
     async fn classify(&mut self, d: &mut Deployment) -> Result<(), StoreError> {
+        // The deployment `d` replaces, and whether its sha or version ran before that one.
         let row = sqlx::query(&format!(
-            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d
+            "SELECT {DEPLOYMENT_COLUMNS}, EXISTS (
+                 SELECT 1 FROM deployments o
+                 WHERE o.service = $1 AND o.environment = $2 AND o.id <> $3
+                   AND o.status IN ('succeeded', 'rolled_back') AND o.finished_at < d.finished_at
+                   AND (o.commit_sha = $4 OR o.version = $5)
+             ) AS ran_before
+             FROM deployments d
              WHERE d.service = $1 AND d.environment = $2 AND d.status = 'succeeded' AND d.id <> $3
              ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
         ))
         .bind(d.service.as_str())
         .bind(d.environment.as_str())
         .bind(d.id)
+        .bind(d.commit_sha.as_str())
+        .bind(&d.version)
         .fetch_optional(&mut *self.tx)
         .await
         .db()?;
         let current = row.as_ref().map(rows::deployment).transpose()?;
-        let ran_before = match &current {
-            Some(c) => sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM deployments
-                 WHERE service = $1 AND environment = $2 AND id <> $3
-                   AND status IN ('succeeded', 'rolled_back') AND finished_at < $4
-                   AND (commit_sha = $5 OR version = $6))",
-            )
-            .bind(d.service.as_str())
-            .bind(d.environment.as_str())
-            .bind(d.id)
-            .bind(c.finished_at.map(to_micros))
-            .bind(d.commit_sha.as_str())
-            .bind(&d.version)
-            .fetch_one(&mut *self.tx)
-            .await
-            .db()?,
+        let ran_before = match &row {
+            Some(r) => r.try_get("ran_before").db()?,
             None => false,
         };
         let classified = logic::classify(d.kind, &d.commit_sha, current.as_ref(), ran_before);

@@ -2,9 +2,10 @@
 //! in other replicas) from interleaving where the result would be wrong.
 //!
 //! The locks, always taken in this order so that no two transactions wait on each other:
-//! 1. the commit graph: exclusive for calls that record commits (generations of a child
-//!    and its parent arriving in concurrent calls must agree), shared for calls that only
-//!    walk it (deployments, environment changes), so a walk never sees half a repair;
+//! 1. the commit graph: exclusive for calls that record commits rodeo does not know yet
+//!    (generations of a child and its parent arriving in concurrent calls must agree),
+//!    shared for calls that only walk it (deployments, environment changes), so a walk
+//!    never sees half a repair;
 //! 2. one lock per service+environment, plus one per external deployment id, for the
 //!    deployment commands of the call, sorted by key;
 //! 3. at the end of the call, the drift projection: exclusive over everything when
@@ -54,12 +55,24 @@ enum Mode {
     Exclusive,
 }
 
-async fn lock(conn: &mut PgConnection, key: i64, mode: Mode) -> Result<(), StoreError> {
-    let sql = match mode {
-        Mode::Shared => "SELECT pg_advisory_xact_lock_shared($1)",
-        Mode::Exclusive => "SELECT pg_advisory_xact_lock($1)",
-    };
-    sqlx::query(sql).bind(key).execute(conn).await.db()?;
+/// Takes `locks` in the order given, in one round trip: a function scan over the
+/// arrays yields its rows, and so takes the locks, in array order.
+async fn lock_all(conn: &mut PgConnection, locks: &[(i64, Mode)]) -> Result<(), StoreError> {
+    if locks.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<i64> = locks.iter().map(|(k, _)| *k).collect();
+    let shared: Vec<bool> = locks.iter().map(|(_, m)| *m == Mode::Shared).collect();
+    sqlx::query(
+        "SELECT CASE WHEN t.shared THEN pg_advisory_xact_lock_shared(t.k)
+                     ELSE pg_advisory_xact_lock(t.k) END
+         FROM UNNEST($1::bigint[], $2::bool[]) AS t(k, shared)",
+    )
+    .bind(keys)
+    .bind(shared)
+    .execute(conn)
+    .await
+    .db()?;
     Ok(())
 }
 
@@ -82,21 +95,34 @@ async fn placement(
         .transpose()
 }
 
+/// True when every sha is a stored commit. Commits are never deleted, so the answer
+/// cannot turn false before the transaction ends.
+async fn all_known(conn: &mut PgConnection, shas: &[&str]) -> Result<bool, StoreError> {
+    let unknown: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM UNNEST($1::text[]) AS s(sha)
+                        WHERE NOT EXISTS (SELECT 1 FROM commits c WHERE c.sha = s.sha))",
+    )
+    .bind(shas)
+    .fetch_one(conn)
+    .await
+    .db()?;
+    Ok(!unknown)
+}
+
 impl Writer<'_> {
     /// Takes the graph and deployment locks the commands need, before running any.
     pub(super) async fn lock_for(&mut self, commands: &[Command]) -> Result<(), StoreError> {
         let mut graph: Option<Mode> = None;
+        let mut sent: Vec<&str> = Vec::new();
         let mut keys = BTreeSet::new();
-        let mut need = |m: Mode| graph = graph.max(Some(m));
         for command in commands {
             match command {
-                Command::RecordCommits { commits } if !commits.is_empty() => need(Mode::Exclusive),
+                Command::RecordCommits { commits } => {
+                    sent.extend(commits.iter().map(|c| c.sha.as_str()));
+                }
                 Command::RecordDeployment(d) => {
-                    need(if d.commits.is_empty() {
-                        Mode::Shared
-                    } else {
-                        Mode::Exclusive
-                    });
+                    graph = Some(Mode::Shared);
+                    sent.extend(d.commits.iter().map(|c| c.sha.as_str()));
                     keys.insert(deployment_key(d.service.as_str(), d.environment.as_str()));
                     if let Some(ext) = &d.external_id {
                         keys.insert(external_key(ext));
@@ -107,7 +133,7 @@ impl Writer<'_> {
                     }
                 }
                 Command::FinishDeployment(f) => {
-                    need(Mode::Shared);
+                    graph = Some(Mode::Shared);
                     if let DeploymentRef::External(ext) = &f.id {
                         keys.insert(external_key(ext));
                     }
@@ -117,17 +143,21 @@ impl Writer<'_> {
                 }
                 Command::CreateEnvironment { .. }
                 | Command::UpdateEnvironment { .. }
-                | Command::DeleteEnvironment { .. } => need(Mode::Shared),
+                | Command::DeleteEnvironment { .. } => graph = Some(Mode::Shared),
                 _ => {}
             }
         }
-        if let Some(mode) = graph {
-            lock(&mut self.tx, key(COMMIT_GRAPH), mode).await?;
+        // Commits that are all known already (a CI job resending what a push webhook
+        // recorded) change nothing in the graph, so they do not need it exclusively.
+        if !sent.is_empty() && !all_known(&mut self.tx, &sent).await? {
+            graph = Some(Mode::Exclusive);
         }
-        for k in keys {
-            lock(&mut self.tx, k, Mode::Exclusive).await?;
-        }
-        Ok(())
+        let locks: Vec<(i64, Mode)> = graph
+            .map(|mode| (key(COMMIT_GRAPH), mode))
+            .into_iter()
+            .chain(keys.into_iter().map(|k| (k, Mode::Exclusive)))
+            .collect();
+        lock_all(&mut self.tx, &locks).await
     }
 
     /// Takes the drift locks for a refresh of `services` (every service when `None`).
@@ -135,17 +165,16 @@ impl Writer<'_> {
         &mut self,
         services: Option<&BTreeSet<&ServiceName>>,
     ) -> Result<(), StoreError> {
-        match services {
-            None => lock(&mut self.tx, key(DRIFT), Mode::Exclusive).await,
+        let locks: Vec<(i64, Mode)> = match services {
+            None => vec![(key(DRIFT), Mode::Exclusive)],
             Some(services) => {
-                lock(&mut self.tx, key(DRIFT), Mode::Shared).await?;
                 let keys: BTreeSet<i64> = services.iter().map(|s| drift_key(s)).collect();
-                for k in keys {
-                    lock(&mut self.tx, k, Mode::Exclusive).await?;
-                }
-                Ok(())
+                std::iter::once((key(DRIFT), Mode::Shared))
+                    .chain(keys.into_iter().map(|k| (k, Mode::Exclusive)))
+                    .collect()
             }
-        }
+        };
+        lock_all(&mut self.tx, &locks).await
     }
 }
 

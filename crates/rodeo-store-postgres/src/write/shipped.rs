@@ -19,6 +19,7 @@ impl Writer<'_> {
         &mut self,
         d: &mut Deployment,
         sent: &[Commit],
+        fresh: bool,
     ) -> Result<(), StoreError> {
         let until = d.finished_at.unwrap_or(d.started_at);
         let previous: Option<(i64, String)> = sqlx::query_as(
@@ -43,7 +44,7 @@ impl Writer<'_> {
         let ends: Vec<&Sha> = std::iter::once(include).chain(&previous_sha).collect();
         let gens = graph::generations(&mut self.tx, &ends).await?;
         let walked = match (gens.get(include), &previous_sha) {
-            (None, _) => Walked::default(),
+            (None, _) => Walked::unknown(),
             (Some(&gi), Some(p)) if gens.contains_key(p) => {
                 graph::between(&mut self.tx, (include, gi), (p, gens[p])).await?
             }
@@ -60,14 +61,17 @@ impl Writer<'_> {
                 walked
             }
         };
-        let complete = walked.complete && gens.contains_key(include);
+        let complete = walked.complete;
         let shas = self.for_service(d, walked.shas).await?;
 
-        sqlx::query("DELETE FROM deployment_changes WHERE deployment_id = $1")
-            .bind(d.id)
-            .execute(&mut *self.tx)
-            .await
-            .db()?;
+        // A deployment inserted by this call has no stored changes to replace yet.
+        if !fresh {
+            sqlx::query("DELETE FROM deployment_changes WHERE deployment_id = $1")
+                .bind(d.id)
+                .execute(&mut *self.tx)
+                .await
+                .db()?;
+        }
         if !shas.is_empty() {
             let list: Vec<&str> = shas.iter().map(Sha::as_str).collect();
             sqlx::query(
