@@ -58,7 +58,8 @@ pub struct Repo {
 pub enum Selection<'a> {
     /// `exclude..include`, as `git log` reads it.
     Range { exclude: &'a Sha, include: &'a Sha },
-    /// Commits reachable from `include` committed at or after `since`, newest `max`.
+    /// Commits reachable from `include` committed at or after `since`, newest `max`,
+    /// and always `include` itself.
     Recent {
         include: &'a Sha,
         since: Timestamp,
@@ -138,7 +139,26 @@ impl Repo {
         // Everything after `--` would be a path: the revisions above can never be one.
         args.push("--".to_owned());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        parse_log(&self.run(&refs)?)
+        let mut commits = parse_log(&self.run(&refs)?)?;
+        if let Selection::Recent { include, .. } = selection {
+            // A deployed commit older than the window is still worth sending: the
+            // server then knows the sha, and the next deployment's range is complete.
+            if commits.last().map(|c| &c.sha) != Some(include) {
+                let one = [
+                    "log",
+                    "-z",
+                    "--no-color",
+                    "--encoding=UTF-8",
+                    "--max-count=1",
+                    FORMAT,
+                ];
+                let mut one: Vec<&str> = one.to_vec();
+                let rev = include.to_string();
+                one.extend([rev.as_str(), "--"]);
+                commits.extend(parse_log(&self.run(&one)?)?);
+            }
+        }
+        Ok(commits)
     }
 
     fn output(&self, args: &[&str]) -> Result<std::process::Output, GitError> {

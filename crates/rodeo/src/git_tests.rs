@@ -114,6 +114,13 @@ fn falls_back_to_recent_history_without_a_known_current_sha() {
     let recent = commits_to_upload(&f.repo, None, &f.merge, later).unwrap();
     let shas: Vec<Sha> = recent.into_iter().map(|c| c.sha).collect();
     assert_eq!(shas, vec![f.main2.clone(), f.merge.clone()]);
+
+    // Long after, the deployed commit alone is still sent.
+    let much_later = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+    let only = commits_to_upload(&f.repo, None, &f.merge, much_later).unwrap();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only[0].sha, f.merge);
+    assert_eq!(only[0].parents, vec![f.main2.clone(), f.feature.clone()]);
 }
 
 #[test]
