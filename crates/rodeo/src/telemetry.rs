@@ -1,5 +1,9 @@
 //! Diagnostics on stderr: for client commands filtered by `RUST_LOG` (default: warnings
 //! only, so scripts see clean output); for the server as its `[log]` section says.
+//! Colours only reach a terminal: a log file or a collector gets plain text.
+
+use std::ffi::OsString;
+use std::io::IsTerminal;
 
 use rodeo_server::config::LogConfig;
 use rodeo_server::LogFormat;
@@ -11,6 +15,7 @@ pub fn init_cli() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(stderr_colour())
         .with_target(false)
         .try_init();
 }
@@ -25,10 +30,37 @@ pub fn init_server(log: &LogConfig) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match log.format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Human => builder.with_ansi(stderr_colour()).try_init(),
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
     };
     if let Some(e) = invalid {
         tracing::warn!(level = %log.level, error = %e, "invalid [log] level; using info");
+    }
+}
+
+/// Whether human log lines on stderr may carry ANSI colour codes.
+fn stderr_colour() -> bool {
+    use_colour(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR"),
+    )
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set to something
+/// (https://no-color.org): `with_ansi` would otherwise override that convention.
+fn use_colour(terminal: bool, no_color: Option<OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_only_a_terminal_without_no_color() {
+        assert!(use_colour(true, None));
+        assert!(use_colour(true, Some(OsString::new())));
+        assert!(!use_colour(true, Some(OsString::from("1"))));
+        assert!(!use_colour(false, None));
     }
 }

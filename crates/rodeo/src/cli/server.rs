@@ -31,6 +31,10 @@ pub struct ServeArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
+    /// A TOML configuration file, for its [log], [webhooks] and other sections; the
+    /// database is always --database.
+    #[arg(long, env = "RODEO_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Seed of the generated history; the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

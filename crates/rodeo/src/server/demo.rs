@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use rodeo_domain::{Scope, TokenName};
-use rodeo_server::{Application, Config};
+use rodeo_server::{Application, Config, LogFormat};
 use rodeo_store::Store;
 use tokio::sync::oneshot;
 
@@ -25,12 +25,13 @@ use crate::telemetry;
 const CONCURRENCY: usize = 16;
 
 pub async fn demo(args: DemoArgs, format: OutputFormat) -> Result<(), CliError> {
-    let mut config = Config::load(None)?;
+    let mut config = Config::load(args.config.as_deref())?;
     config.database.url = format!("sqlite://{}", args.database.display());
     if let Some(addr) = args.listen {
         config.server.listen = addr;
     }
     telemetry::init_server(&config.log);
+    let log_format = config.log.format;
     if args.fresh {
         remove_sqlite(&args.database)?;
     }
@@ -47,7 +48,7 @@ pub async fn demo(args: DemoArgs, format: OutputFormat) -> Result<(), CliError> 
         }
     }));
     let ready = match admin.filter(|_| !existed) {
-        Some(admin) => load(&url, admin, &args).await,
+        Some(admin) => load(&url, admin, &args, log_format).await,
         None => reuse(&store).await,
     };
     match ready {
@@ -73,7 +74,12 @@ struct Ready {
     loaded: Option<RunSummary>,
 }
 
-async fn load(url: &str, admin: String, args: &DemoArgs) -> Result<Ready, CliError> {
+async fn load(
+    url: &str,
+    admin: String,
+    args: &DemoArgs,
+    log_format: LogFormat,
+) -> Result<Ready, CliError> {
     let client = Client::new(url, Some(admin.clone()), "demo")?;
     let opts = DemoOptions {
         seed: args.seed,
@@ -81,7 +87,7 @@ async fn load(url: &str, admin: String, args: &DemoArgs) -> Result<Ready, CliErr
         days: args.days,
     };
     let plan = generate(&opts).map_err(CliError::DemoData)?;
-    let summary = run(&client, &plan, CONCURRENCY, progress_reporter()).await?;
+    let summary = run(&client, &plan, CONCURRENCY, progress_reporter(log_format)).await?;
     let reader = TokenRequest {
         name: TokenName::parse("demo-reader").map_err(CliError::DemoData)?,
         scope: Scope::Read,
@@ -105,22 +111,27 @@ async fn reuse(store: &Arc<dyn Store>) -> Result<Ready, CliError> {
     })
 }
 
-/// Progress on stderr: one updating line on a terminal, every tenth otherwise.
-fn progress_reporter() -> impl Fn(Progress) {
-    let tty = std::io::stderr().is_terminal();
+/// Progress on stderr: one updating line on a terminal with human logs; otherwise a
+/// log event every tenth, so a JSON log stays one object per line.
+fn progress_reporter(format: LogFormat) -> impl Fn(Progress) {
+    let live = format == LogFormat::Human && std::io::stderr().is_terminal();
     let shown = Cell::new(0usize);
     move |p: Progress| {
-        let step = if tty { 100 } else { 10 };
+        let step = if live { 100 } else { 10 };
         let bucket = p.done * step / p.total.max(1);
         if bucket == shown.get() && p.done != p.total {
             return;
         }
         shown.set(bucket);
+        if !live {
+            tracing::info!(done = p.done, total = p.total, "loading the demo history");
+            return;
+        }
         let line = format!("loading the demo history: {}/{} requests", p.done, p.total);
-        match (tty, p.done == p.total) {
-            (true, false) => eprint!("\r{line}"),
-            (true, true) => eprintln!("\r{line}"),
-            (false, _) => eprintln!("{line}"),
+        if p.done == p.total {
+            eprintln!("\r{line}");
+        } else {
+            eprint!("\r{line}");
         }
     }
 }
