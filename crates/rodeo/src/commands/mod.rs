@@ -36,7 +36,9 @@ impl Context {
         }
     }
 
-    /// Like [`Context::print`] for a page, pointing at the next one on stderr.
+    /// Like [`Context::print`] for a page, pointing at the next one in a line of its own
+    /// on stderr, so stdout holds only the table (`| grep`, `| wc -l`); with `--output
+    /// json` the body's `next_cursor` says it.
     fn print_page<T>(
         &self,
         reply: &Reply<rodeo_domain::Page<T>>,
