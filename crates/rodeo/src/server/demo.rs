@@ -74,30 +74,38 @@ struct Ready {
     loaded: Option<RunSummary>,
 }
 
+/// Records the history as a write token named `demo`, so the ledger shows who wrote it
+/// (actor `demo`, source `demo`) apart from what the admin does later.
 async fn load(
     url: &str,
     admin: String,
     args: &DemoArgs,
     log_format: LogFormat,
 ) -> Result<Ready, CliError> {
-    let client = Client::new(url, Some(admin.clone()), "demo")?;
+    let as_admin = Client::new(url, Some(admin.clone()), "demo")?;
+    let writer = create_token(&as_admin, "demo", Scope::Write).await?;
+    let as_demo = Client::new(url, Some(writer), "demo")?;
     let opts = DemoOptions {
         seed: args.seed,
         now: args.now.unwrap_or_else(Utc::now),
         days: args.days,
     };
     let plan = generate(&opts).map_err(CliError::DemoData)?;
-    let summary = run(&client, &plan, CONCURRENCY, progress_reporter(log_format)).await?;
-    let reader = TokenRequest {
-        name: TokenName::parse("demo-reader").map_err(CliError::DemoData)?,
-        scope: Scope::Read,
-    };
-    let created = api::create_token(&client, &reader).await?;
+    let summary = run(&as_demo, &plan, CONCURRENCY, progress_reporter(log_format)).await?;
     Ok(Ready {
-        read_token: created.value.secret,
+        read_token: create_token(&as_admin, "demo-reader", Scope::Read).await?,
         admin_token: Some(admin),
         loaded: Some(summary),
     })
+}
+
+/// Creates a token through the API and returns its secret.
+async fn create_token(admin: &Client, name: &str, scope: Scope) -> Result<String, CliError> {
+    let request = TokenRequest {
+        name: TokenName::parse(name).map_err(CliError::DemoData)?,
+        scope,
+    };
+    Ok(api::create_token(admin, &request).await?.value.secret)
 }
 
 /// An existing demo database is served as it is, with a new read token.
