@@ -126,6 +126,25 @@ mod tests {
         assert!(help.contains("RODEO_TOKEN"), "{help}");
     }
 
+    /// The flags of `serve` and `backup` read the variables docs/configuration.md names.
+    #[test]
+    fn server_flags_read_their_environment_variables() {
+        let cli = Cli::command();
+        let env_of = |sub: &str, arg: &str| {
+            let sub = cli.find_subcommand(sub).unwrap();
+            let arg = sub.get_arguments().find(|a| a.get_id() == arg).unwrap();
+            arg.get_env().map(|e| e.to_string_lossy().into_owned())
+        };
+        assert_eq!(env_of("serve", "listen").as_deref(), Some("RODEO_LISTEN"));
+        for sub in ["serve", "backup"] {
+            assert_eq!(
+                env_of(sub, "database_url").as_deref(),
+                Some("RODEO_DATABASE_URL")
+            );
+            assert_eq!(env_of(sub, "config").as_deref(), Some("RODEO_CONFIG"));
+        }
+    }
+
     #[test]
     fn output_is_global() {
         let cli = Cli::try_parse_from(["rodeo", "status", "--output", "json"]).unwrap();

@@ -16,7 +16,7 @@ pub struct ServerArgs {
     #[arg(long, env = "RODEO_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The database: sqlite://path (default sqlite://rodeo.db) or postgres://...
-    #[arg(long, value_name = "URL")]
+    #[arg(long, env = "RODEO_DATABASE_URL", value_name = "URL")]
     pub database_url: Option<String>,
 }
 
@@ -25,7 +25,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub server: ServerArgs,
     /// Address to listen on (default 127.0.0.1:7777).
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, env = "RODEO_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
 }
 
