@@ -1,6 +1,8 @@
 //! What is deployed where, and what differs between two places.
 
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rodeo_domain::{Changes, EnvironmentName, FieldError, FieldErrors, Scope, ServiceName, Sha};
