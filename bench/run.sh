@@ -54,26 +54,32 @@ PY
   if [ -s "$OUT/wrk.err" ]; then head -3 "$OUT/wrk.err"; fi
 }
 
-: >"$OUT/results.tsv"
-for backend in sqlite postgres; do
-  for run in $(seq 1 "$RUNS"); do
-    if [ $backend = sqlite ]; then
-      rm -f "$OUT"/bench.db*; url="sqlite://$OUT/bench.db"
-    else
-      psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS rodeo_bench WITH (FORCE)" -qc "CREATE DATABASE rodeo_bench"
-      url="${PG_ADMIN%/*}/rodeo_bench"
-    fi
-    start_server "$url"
+: >"$OUT/results.tsv"; : >"$OUT/cold.txt"
+fresh() { # backend -> prints a database URL for an empty database
+  if [ "$1" = sqlite ]; then
+    rm -f "$OUT"/bench.db*; echo "sqlite://$OUT/bench.db"
+  else
+    psql "$PG_ADMIN" -qc "DROP DATABASE IF EXISTS rodeo_bench WITH (FORCE)" -qc "CREATE DATABASE rodeo_bench" 2>/dev/null
+    echo "${PG_ADMIN%/*}/rodeo_bench"
+  fi
+}
+for run in $(seq 1 "$RUNS"); do
+  echo "== run $run of $RUNS"
+  # Ingest: 32 concurrent clients, each deployment carrying 10 new commits.
+  for backend in sqlite postgres; do
+    start_server "$(fresh $backend)"
     wrk_run "ingest-$backend" -t2 -c32 -d"${SECS}s" -s bench/ingest.lua "http://127.0.0.1:$PORT" -- "$TOKEN"
-    if [ $backend = sqlite ]; then
-      python3 bench/seed.py "http://127.0.0.1:$PORT" "$TOKEN" status >/dev/null
-      wrk_run "status-500x4-$backend" -t2 -c8 -d"${SECS}s" -s bench/get.lua "http://127.0.0.1:$PORT" -- "$TOKEN" /api/v1/status
-      id=$(python3 bench/seed.py "http://127.0.0.1:$PORT" "$TOKEN" big)
-      wrk_run "deployment-500-commits-$backend" -t2 -c8 -d"${SECS}s" -s bench/get.lua "http://127.0.0.1:$PORT" -- "$TOKEN" "/api/v1/deployments/$id"
-    fi
     stop_server
-    printf "rss-%s\t%s\n" "$backend" "$RSS" >>"$OUT/results.tsv"
+    printf "rss-ingest-%s\t%s\n" "$backend" "$RSS" >>"$OUT/results.tsv"
   done
+  # Reads, one connection (latency, not throughput), on exactly 500 services x 4 environments.
+  start_server "$(fresh sqlite)"
+  python3 bench/seed.py "http://127.0.0.1:$PORT" "$TOKEN" status >/dev/null
+  id=$(python3 bench/seed.py "http://127.0.0.1:$PORT" "$TOKEN" big)
+  wrk_run "status-500x4-cached" -t1 -c1 -d"${SECS}s" -s bench/get.lua "http://127.0.0.1:$PORT" -- "$TOKEN" /api/v1/status
+  wrk_run "deployment-500-commits" -t1 -c1 -d"${SECS}s" -s bench/get.lua "http://127.0.0.1:$PORT" -- "$TOKEN" "/api/v1/deployments/$id"
+  python3 bench/seed.py "http://127.0.0.1:$PORT" "$TOKEN" cold-status | tee -a "$OUT/cold.txt"
+  stop_server
 done
 
 python3 - "$OUT/results.tsv" <<'PY'
@@ -87,7 +93,7 @@ print("|---|---|---|---|---|---|")
 for k, v in by.items():
     if k.startswith("rss-"):
         kb = [int(x[0]) for x in v]
-        print("| peak RSS %s | %d | %.0f MiB median (%.0f–%.0f) | | | |" % (k[4:], len(kb), statistics.median(kb) / 1024, min(kb) / 1024, max(kb) / 1024))
+        print("| peak RSS, %s | %d | %.0f MiB median (%.0f–%.0f) | | | |" % (k[4:], len(kb), statistics.median(kb) / 1024, min(kb) / 1024, max(kb) / 1024))
         continue
     col = lambda i: [float(x[i]) for x in v]
     f = lambda xs, p: ("%." + p + "f (%." + p + "f–%." + p + "f)") % (statistics.median(xs), min(xs), max(xs))

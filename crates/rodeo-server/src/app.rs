@@ -82,7 +82,9 @@ impl Application {
         };
         let admin_secret = bootstrap::bootstrap_admin_token(&store).await?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        let status_cache = crate::status_cache::StatusCache::start(&store);
         let state = AppState {
+            status_cache,
             store,
             config: Arc::new(config),
             mapping: Arc::new(mapping),

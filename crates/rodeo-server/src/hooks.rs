@@ -116,7 +116,9 @@ async fn apply(
     let mut ctx = state.write_context(&actor, source);
     ctx.delivery = delivery;
     let n = commands.len();
-    match state.store.execute(ctx, commands).await? {
+    let written = state.store.execute(ctx, commands).await;
+    state.status_cache.invalidate();
+    match written? {
         Written::DuplicateDelivery => {
             metrics::ingested("webhook_duplicate", source.as_str(), 1);
             Ok(Json(json!({ "status": "duplicate" })).into_response())

@@ -13,6 +13,7 @@ mod health;
 mod hooks;
 mod http;
 mod state;
+mod status_cache;
 pub mod webhooks;
 
 pub use app::{open_store, shutdown_signal, Application, StartError};

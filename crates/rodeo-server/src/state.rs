@@ -19,6 +19,7 @@ pub(crate) struct AppState {
     pub(crate) metrics: PrometheusHandle,
     /// Becomes true when the server starts shutting down; ends event streams.
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+    pub(crate) status_cache: Arc<crate::status_cache::StatusCache>,
 }
 
 impl AppState {

@@ -71,7 +71,9 @@ pub(crate) async fn apply(
     ctx: WriteContext,
     commands: Vec<rodeo_domain::Command>,
 ) -> Result<Vec<Outcome>, ApiError> {
-    match state.store.execute(ctx, commands).await? {
+    let written = state.store.execute(ctx, commands).await;
+    state.status_cache.invalidate();
+    match written? {
         Written::Applied(o) | Written::Replayed(o) => Ok(o),
         Written::DuplicateDelivery => Ok(Vec::new()),
     }

@@ -1,6 +1,8 @@
 //! What is deployed where, and what differs between two places.
 
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rodeo_domain::{Changes, EnvironmentName, FieldError, FieldErrors, Scope, ServiceName, Sha};
@@ -21,7 +23,16 @@ pub(crate) async fn status(
     caller: Caller,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    Ok(Json(state.store.status().await?).into_response())
+    let body = match state.status_cache.get() {
+        Ok(body) => body,
+        Err(generation) => {
+            let matrix = state.store.status().await?;
+            let body = Bytes::from(serde_json::to_vec(&matrix).map_err(ApiError::internal)?);
+            state.status_cache.put(generation, body.clone());
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -84,7 +84,7 @@ pub(crate) async fn status(pool: &PgPool) -> Result<StatusMatrix, StoreError> {
                 });
                 StatusCell {
                     environment: env.clone(),
-                    deployment: cell.map(|c| c.deployment),
+                    deployment: cell.map(|c| c.deployment.into()),
                     drift,
                 }
             })

@@ -61,7 +61,13 @@ impl Writer<'_> {
                     (DeploymentStatus::InProgress, Some(f)) => {
                         self.finish(existing, nd.status, f, &nd.commits).await
                     }
-                    (status, _) if status == nd.status => Ok(existing),
+                    // A late "in progress" after the finish (webhooks arrive out of
+                    // order) changes nothing.
+                    (status, _)
+                        if status == nd.status || nd.status == DeploymentStatus::InProgress =>
+                    {
+                        Ok(existing)
+                    }
                     _ => Err(already_finished(&existing)),
                 };
             }

@@ -65,7 +65,7 @@ fn tables_align_by_characters() {
 fn status_matrix_shows_versions_shas_and_drift() {
     let cell = |e: &str, d: Option<Deployment>, drift: Option<Drift>| StatusCell {
         environment: EnvironmentName::parse(e).unwrap(),
-        deployment: d,
+        deployment: d.map(Into::into),
         drift,
     };
     let m = StatusMatrix {
