@@ -30,7 +30,8 @@ pub use event::{Event, EventFilter, NewEvent, Source};
 pub use names::{EnvironmentName, Name, ServiceName, TeamName, TokenName, MAX_NAME_LEN};
 pub use sha::Sha;
 pub use time::{
-    format as format_timestamp, from_micros, parse_timestamp, to_micros, Timestamp, MAX_FUTURE_SKEW,
+    format as format_timestamp, from_micros, now, parse_timestamp, to_micros, Timestamp,
+    MAX_FUTURE_SKEW,
 };
 pub use token::{Scope, Token};
 

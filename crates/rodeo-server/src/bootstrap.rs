@@ -29,7 +29,7 @@ pub async fn create_token_offline(
 ) -> Result<(Token, String), StoreError> {
     let name = TokenName::parse(name).map_err(|e| StoreError::Invalid(e.into()))?;
     let s = new_secret();
-    let ctx = WriteContext::new("rodeo", Source::System, chrono::Utc::now());
+    let ctx = WriteContext::new("rodeo", Source::System, rodeo_domain::now());
     let cmd = Command::CreateToken {
         name,
         scope,

@@ -25,7 +25,7 @@ pub(crate) struct AppState {
 impl AppState {
     /// A write context stamped now, with the ingest rules from the configuration.
     pub(crate) fn write_context(&self, actor: &str, source: Source) -> WriteContext {
-        let mut ctx = WriteContext::new(actor, source, chrono::Utc::now());
+        let mut ctx = WriteContext::new(actor, source, rodeo_domain::now());
         ctx.auto_register = self.config.ingest.auto_register;
         ctx.first_deploy_horizon =
             chrono::Duration::days(i64::from(self.config.ingest.first_deploy_horizon_days));

@@ -4,7 +4,6 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
 use rodeo_domain::{Command, FieldErrors, Outcome, Scope, Sha};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -36,7 +35,7 @@ pub(crate) async fn create(
 ) -> Result<Response, ApiError> {
     let mut ctx = caller.write_context(&state)?;
     let mut e = FieldErrors::new();
-    let commits = parse::commits("commits", &body.value.commits, Utc::now(), &mut e);
+    let commits = parse::commits("commits", &body.value.commits, rodeo_domain::now(), &mut e);
     e.finish().map_err(ApiError::Invalid)?;
     ctx.idempotency = idempotency::key(&headers, &caller, &method, uri.path(), &body.bytes)?;
     match single(apply(&state, ctx, vec![Command::RecordCommits { commits }]).await?)? {

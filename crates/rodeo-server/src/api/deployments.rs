@@ -4,7 +4,6 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::Utc;
 use rodeo_domain::{
     Command, DeploymentRef, DeploymentStatus, EnvironmentName, FieldError, FieldErrors,
     FinishDeployment, Outcome, Scope, ServiceName,
@@ -74,7 +73,7 @@ pub(crate) async fn finish(
 ) -> Result<Json<rodeo_domain::Deployment>, ApiError> {
     let mut ctx = caller.write_context(&state)?;
     let id = parse_id(&id)?;
-    let now = Utc::now();
+    let now = rodeo_domain::now();
     let mut e = FieldErrors::new();
     let status = e.take(parse::status("status", &body.value.status).and_then(|s| {
         if s.is_finished() && s != DeploymentStatus::RolledBack {

@@ -2,7 +2,6 @@
 //! problem is collected with the path of its field, so a client learns all of them from
 //! one 422.
 
-use chrono::Utc;
 use rodeo_domain::{
     parse_timestamp, Commit, DeploymentKind, DeploymentStatus, EnvironmentName, FieldError,
     FieldErrors, NewDeployment, ServiceName, Sha, Timestamp, MAX_AUTHOR_LEN, MAX_FUTURE_SKEW,
@@ -235,7 +234,7 @@ pub(crate) fn commits(
 
 impl DeploymentRequest {
     pub(crate) fn parse(&self) -> Result<NewDeployment, FieldErrors> {
-        let now = Utc::now();
+        let now = rodeo_domain::now();
         let mut e = FieldErrors::new();
         let service = e.take(ServiceName::parse(&self.service));
         let environment = e.take(EnvironmentName::parse(&self.environment));
