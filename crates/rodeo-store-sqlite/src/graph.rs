@@ -3,6 +3,7 @@
 //! the writer (shipped changes, drift) and by reads (compare), on whichever connection
 //! the caller holds.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 use rodeo_domain::{
@@ -20,9 +21,21 @@ pub(crate) fn generation(conn: &Connection, sha: &Sha) -> Result<Option<i64>> {
     Ok(stmt.query_row([sha.as_str()], |r| r.get(0)).optional()?)
 }
 
+/// One side of a range as loaded: the graph, plus the monorepo service lists (JSON)
+/// of the loaded commits that have one, so filtering shipped commits by service needs
+/// no further query.
+#[derive(Default)]
+struct Slice {
+    graph: GraphSlice,
+    services: HashMap<Sha, String>,
+}
+
 /// The ancestors of `from` (itself included) with generation >= `floor` and committed
-/// at or after `not_before`, each with its parent edges. One recursive query.
-fn slice(conn: &Connection, from: &Sha, floor: i64, not_before: i64) -> Result<GraphSlice> {
+/// at or after `not_before`, each with its parent edges. One recursive query; the
+/// CROSS JOINs pin the join order to "from the few ancestors into the indexes", which
+/// SQLite's planner does not always find on its own for a recursive CTE of unknown size.
+/// No ORDER BY: rows are merged per commit in memory, which is cheaper than a sort.
+fn slice(conn: &Connection, from: &Sha, floor: i64, not_before: i64) -> Result<Slice> {
     let mut stmt = conn.prepare_cached(
         "WITH RECURSIVE anc(sha) AS (
              SELECT sha FROM commits WHERE sha = ?1 AND generation >= ?2 AND committed_at >= ?3
@@ -32,45 +45,41 @@ fn slice(conn: &Connection, from: &Sha, floor: i64, not_before: i64) -> Result<G
              CROSS JOIN commits c ON c.sha = p.parent
              WHERE c.generation >= ?2 AND c.committed_at >= ?3
          )
-         SELECT c.sha, c.generation, c.committed_at, p.parent, pc.generation
+         SELECT c.sha, c.generation, c.committed_at, c.services, p.parent, pc.generation
          FROM anc
          CROSS JOIN commits c ON c.sha = anc.sha
          LEFT JOIN commit_parents p ON p.sha = c.sha
-         LEFT JOIN commits pc ON pc.sha = p.parent
-         ORDER BY c.sha, p.position",
+         LEFT JOIN commits pc ON pc.sha = p.parent",
     )?;
     let mut rows = stmt.query(params![from.as_str(), floor, not_before])?;
-    let mut out = GraphSlice::default();
-    let mut current: Option<(Sha, CommitNode)> = None;
+    let mut out = Slice::default();
     while let Some(row) = rows.next()? {
         let sha = rows::sha(row, 0)?;
-        if current.as_ref().is_none_or(|(s, _)| *s != sha) {
-            if let Some((s, n)) = current.take() {
-                out.insert(s, n);
-            }
-            let node = CommitNode {
-                generation: row.get(1)?,
-                committed_at: rows::time(row, 2)?,
-                parents: Vec::new(),
-            };
-            current = Some((sha, node));
-        }
-        let parent: Option<String> = row.get(3)?;
-        if let (Some(parent), Some((_, node))) = (parent, current.as_mut()) {
-            node.parents.push(ParentEdge {
-                sha: Sha::parse(&parent).map_err(|e| {
+        let parent = match row.get::<_, Option<String>>(4)? {
+            Some(p) => Some(ParentEdge {
+                sha: Sha::parse(&p).map_err(|e| {
                     rusqlite::Error::FromSqlConversionFailure(
-                        3,
+                        4,
                         rusqlite::types::Type::Text,
                         Box::new(e),
                     )
                 })?,
-                generation: row.get(4)?,
-            });
+                generation: row.get(5)?,
+            }),
+            None => None,
+        };
+        if let Some(services) = row.get::<_, Option<String>>(3)? {
+            out.services.insert(sha.clone(), services);
         }
-    }
-    if let Some((s, n)) = current {
-        out.insert(s, n);
+        let node = match out.graph.nodes.entry(sha) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => v.insert(CommitNode {
+                generation: row.get(1)?,
+                committed_at: rows::time(row, 2)?,
+                parents: Vec::new(),
+            }),
+        };
+        node.parents.extend(parent);
     }
     Ok(out)
 }
@@ -84,6 +93,8 @@ pub(crate) struct Between {
     /// True when the walk was bounded by time rather than by `exclude` (there was none,
     /// or rodeo does not know it).
     pub(crate) bounded_by_time: bool,
+    /// Monorepo service lists (JSON arrays) of the commits in `shas` that have one.
+    services: HashMap<Sha, String>,
 }
 
 /// Commits reachable from `include` and not from `exclude`, and whether the list is
@@ -100,6 +111,7 @@ pub(crate) fn range_between(
             shas: Vec::new(),
             complete: false,
             bounded_by_time: false,
+            services: HashMap::new(),
         });
     };
     let exclude_gen = match exclude {
@@ -116,11 +128,12 @@ pub(crate) fn range_between(
                 floor,
                 not_before: None,
             };
-            if let Range::Done { shas, complete } = range(req, &included, &excluded) {
+            if let Range::Done { shas, complete } = range(req, &included.graph, &excluded.graph) {
                 return Ok(Between {
                     shas,
                     complete,
                     bounded_by_time: false,
+                    services: included.services,
                 });
             }
         }
@@ -133,7 +146,7 @@ pub(crate) fn range_between(
         floor: 0,
         not_before,
     };
-    let (shas, complete) = match range(req, &included, &GraphSlice::default()) {
+    let (shas, complete) = match range(req, &included.graph, &GraphSlice::default()) {
         Range::Done { shas, complete } => (shas, complete && exclude.is_none()),
         // Floor 0 never asks for a lower one.
         Range::NeedLowerFloor => (Vec::new(), false),
@@ -142,6 +155,7 @@ pub(crate) fn range_between(
         shas,
         complete,
         bounded_by_time: true,
+        services: included.services,
     })
 }
 
@@ -164,26 +178,50 @@ pub(crate) fn sort_newest_first(conn: &Connection, shas: &mut [Sha]) -> Result<(
     Ok(())
 }
 
-/// Drops commits mapped to services by monorepo paths that do not include `service`.
-pub(crate) fn only_for_service(
-    conn: &Connection,
-    service: &str,
-    shas: &mut Vec<Sha>,
-) -> Result<()> {
-    if shas.is_empty() {
-        return Ok(());
+impl Between {
+    /// A complete range known without a walk (see the writer's fast path).
+    pub(crate) fn only(shas: Vec<Sha>, services: HashMap<Sha, String>) -> Self {
+        Self {
+            shas,
+            complete: true,
+            bounded_by_time: false,
+            services,
+        }
     }
-    let list = rows::json_array(shas.iter().map(Sha::as_str));
-    let mut stmt = conn.prepare_cached(
-        "SELECT c.sha FROM commits c
-         WHERE c.sha IN (SELECT value FROM json_each(?1)) AND c.services IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM json_each(c.services) s WHERE s.value = ?2)",
-    )?;
-    let foreign: Vec<Sha> = stmt
-        .query_map(params![list, service], |r| rows::sha(r, 0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if !foreign.is_empty() {
-        shas.retain(|s| !foreign.contains(s));
+
+    /// Drops commits mapped by monorepo paths to services other than `service`.
+    /// `extra` are shas added to the walk's answer (commits sent with a first
+    /// deployment), whose service lists are looked up.
+    pub(crate) fn keep_only_service(
+        &mut self,
+        conn: &Connection,
+        service: &str,
+        extra: &[Sha],
+    ) -> Result<()> {
+        if !extra.is_empty() {
+            let list = rows::json_array(extra.iter().map(Sha::as_str));
+            let mut stmt = conn.prepare_cached(
+                "SELECT sha, services FROM commits
+                 WHERE sha IN (SELECT value FROM json_each(?1)) AND services IS NOT NULL",
+            )?;
+            for row in
+                stmt.query_map([&list], |r| Ok((rows::sha(r, 0)?, r.get::<_, String>(1)?)))?
+            {
+                let (sha, services) = row?;
+                self.services.insert(sha, services);
+            }
+        }
+        if self.services.is_empty() {
+            return Ok(());
+        }
+        let mut foreign = Vec::new();
+        for (sha, json) in &self.services {
+            let names: Vec<String> = serde_json::from_str(json)?;
+            if !names.is_empty() && !names.iter().any(|n| n == service) {
+                foreign.push(sha.clone());
+            }
+        }
+        self.shas.retain(|s| !foreign.contains(s));
+        Ok(())
     }
-    Ok(())
 }

@@ -20,6 +20,12 @@
 //! - **Projections** for what must be fast to read: the current deployment per service
 //!   and environment, and drift between environments, updated in the same transaction
 //!   as the deployment that changes them. `status()` is four queries.
+//! - **Checkpoints beside the writer** (see `checkpoint`): SQLite's automatic WAL
+//!   checkpoint would run inside a caller's `COMMIT`; a helper thread does it instead.
+//! - **The common deployment needs no graph walk**: when the commits sent with it
+//!   lead straight down to the previous deployment's sha, they are what it shipped
+//!   (see `write::deployments`). Otherwise the shared floor-loop walk runs on
+//!   recursive queries whose join order is pinned with `CROSS JOIN`.
 //!
 //! # Durability
 //!
@@ -55,6 +61,7 @@ use rodeo_domain::{
 use rodeo_store::{DeploymentFilter, PoolStats, Store, StoreError, Written};
 use tokio::sync::broadcast;
 
+mod checkpoint;
 mod connection;
 mod error;
 mod graph;
@@ -69,6 +76,7 @@ mod writer;
 
 pub use options::{SqliteOptions, Synchronous};
 
+use checkpoint::Checkpointer;
 use readers::Readers;
 use writer::Writer;
 
@@ -95,8 +103,10 @@ impl SqliteStore {
         let now = rodeo_domain::to_micros(chrono::Utc::now());
         migrate::run(&mut conn, now)?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        let writer =
-            Writer::start(conn, events.clone(), options.max_batch).map_err(StoreError::database)?;
+        let checkpointer = Checkpointer::start(connection::open_writer(path, &options)?)
+            .map_err(StoreError::database)?;
+        let writer = Writer::start(conn, checkpointer, events.clone(), options.max_batch)
+            .map_err(StoreError::database)?;
         Ok(Self {
             path: path.to_owned(),
             readers: Arc::new(Readers::new(path.to_owned(), options)),

@@ -5,44 +5,60 @@ use rodeo_domain::{Deployment, Environment, Service, Team};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::Result;
-use crate::rows::{self, DEPLOYMENT_COLUMNS, ENVIRONMENT_COLUMNS, SERVICE_COLUMNS, TEAM_COLUMNS};
+use crate::rows::{self, deployment_columns, environment_columns, service_columns, team_columns};
 
 pub(crate) fn team(conn: &Connection, name: &str) -> Result<Option<Team>> {
-    let sql = format!("SELECT {TEAM_COLUMNS} FROM teams WHERE name = ?1");
+    let sql = concat!("SELECT ", team_columns!(), " FROM teams WHERE name = ?1");
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([name], rows::team)
         .optional()?)
 }
 
 pub(crate) fn service(conn: &Connection, name: &str) -> Result<Option<Service>> {
-    let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE name = ?1");
+    let sql = concat!(
+        "SELECT ",
+        service_columns!(),
+        " FROM services WHERE name = ?1"
+    );
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([name], rows::service)
         .optional()?)
 }
 
 pub(crate) fn environment(conn: &Connection, name: &str) -> Result<Option<Environment>> {
-    let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments WHERE name = ?1");
+    let sql = concat!(
+        "SELECT ",
+        environment_columns!(),
+        " FROM environments WHERE name = ?1"
+    );
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([name], rows::environment)
         .optional()?)
 }
 
 /// All environments by order, then name (the order of the status matrix).
 pub(crate) fn environments(conn: &Connection) -> Result<Vec<Environment>> {
-    let sql = format!("SELECT {ENVIRONMENT_COLUMNS} FROM environments ORDER BY sort_order, name");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let sql = concat!(
+        "SELECT ",
+        environment_columns!(),
+        " FROM environments ORDER BY sort_order, name"
+    );
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], rows::environment)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(crate) fn deployment(conn: &Connection, id: i64) -> Result<Option<Deployment>> {
-    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.id = ?1");
+    let sql = concat!(
+        "SELECT ",
+        deployment_columns!(),
+        " FROM deployments d WHERE d.id = ?1"
+    );
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([id], rows::deployment)
         .optional()?)
 }
@@ -51,9 +67,13 @@ pub(crate) fn deployment_by_external(
     conn: &Connection,
     external_id: &str,
 ) -> Result<Option<Deployment>> {
-    let sql = format!("SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE d.external_id = ?1");
+    let sql = concat!(
+        "SELECT ",
+        deployment_columns!(),
+        " FROM deployments d WHERE d.external_id = ?1"
+    );
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([external_id], rows::deployment)
         .optional()?)
 }
@@ -65,13 +85,15 @@ pub(crate) fn current(
     environment: &str,
     except: Option<i64>,
 ) -> Result<Option<Deployment>> {
-    let sql = format!(
-        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d
+    let sql = concat!(
+        "SELECT ",
+        deployment_columns!(),
+        " FROM deployments d
          WHERE d.service = ?1 AND d.environment = ?2 AND d.status = 'succeeded' AND d.id <> ?3
          ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
     );
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row(
             rusqlite::params![service, environment, except.unwrap_or(0)],
             rows::deployment,

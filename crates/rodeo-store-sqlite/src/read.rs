@@ -14,7 +14,7 @@ use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use crate::error::Result;
 use crate::rows::{
-    self, DEPLOYMENT_COLUMNS, EVENT_COLUMNS, SERVICE_COLUMNS, TEAM_COLUMNS, TOKEN_COLUMNS,
+    self, deployment_columns, event_columns, service_columns, team_columns, token_columns,
 };
 use crate::{graph, queries};
 
@@ -43,30 +43,34 @@ fn paged<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
 }
 
 pub(crate) fn token_by_hash(conn: &Connection, hash: &str) -> Result<Option<Token>> {
-    let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1");
+    let sql = concat!("SELECT ", token_columns!(), " FROM tokens WHERE hash = ?1");
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([hash], rows::token)
         .optional()?)
 }
 
 pub(crate) fn list_tokens(conn: &Connection) -> Result<Vec<Token>> {
-    let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY id");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let sql = concat!("SELECT ", token_columns!(), " FROM tokens ORDER BY id");
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], rows::token)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(crate) fn list_teams(conn: &Connection) -> Result<Vec<Team>> {
-    let sql = format!("SELECT {TEAM_COLUMNS} FROM teams ORDER BY name");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let sql = concat!("SELECT ", team_columns!(), " FROM teams ORDER BY name");
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], rows::team)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(crate) fn list_services(conn: &Connection) -> Result<Vec<Service>> {
-    let sql = format!("SELECT {SERVICE_COLUMNS} FROM services ORDER BY name");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    let sql = concat!(
+        "SELECT ",
+        service_columns!(),
+        " FROM services ORDER BY name"
+    );
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map([], rows::service)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -130,7 +134,12 @@ pub(crate) fn list_deployments(
         format!("WHERE {}", clauses.join(" AND "))
     };
     let sql = format!(
-        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d {filter} ORDER BY d.id DESC LIMIT {}",
+        concat!(
+            "SELECT ",
+            deployment_columns!(),
+            " FROM deployments d {} ORDER BY d.id DESC LIMIT {}"
+        ),
+        filter,
         limit + 1
     );
     let mut stmt = conn.prepare_cached(&sql)?;
@@ -145,13 +154,15 @@ pub(crate) fn deployment_of_version(
     service: &str,
     version: &str,
 ) -> Result<Option<Deployment>> {
-    let sql = format!(
-        "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d
+    let sql = concat!(
+        "SELECT ",
+        deployment_columns!(),
+        " FROM deployments d
          WHERE d.service = ?1 AND d.version = ?2 AND d.status = 'succeeded'
          ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
     );
     Ok(conn
-        .prepare_cached(&sql)?
+        .prepare_cached(sql)?
         .query_row([service, version], rows::deployment)
         .optional()?)
 }
@@ -161,12 +172,14 @@ pub(crate) fn status(conn: &Connection) -> Result<StatusMatrix> {
     let environments = queries::environments(conn)?;
     let preds = logic::predecessors(&environments);
     let services = list_services(conn)?;
-    let sql = format!(
-        "SELECT {DEPLOYMENT_COLUMNS} FROM current_deployments c
+    let sql = concat!(
+        "SELECT ",
+        deployment_columns!(),
+        " FROM current_deployments c
          JOIN deployments d ON d.id = c.deployment_id"
     );
     let mut current: HashMap<(String, String), Deployment> = HashMap::new();
-    for d in conn.prepare_cached(&sql)?.query_map([], rows::deployment)? {
+    for d in conn.prepare_cached(sql)?.query_map([], rows::deployment)? {
         let d = d?;
         current.insert((d.service.to_string(), d.environment.to_string()), d);
     }
@@ -286,7 +299,12 @@ pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Result<Page<rod
         format!("WHERE {}", clauses.join(" AND "))
     };
     let sql = format!(
-        "SELECT {EVENT_COLUMNS} FROM events {filter} ORDER BY id DESC LIMIT {}",
+        concat!(
+            "SELECT ",
+            event_columns!(),
+            " FROM events {} ORDER BY id DESC LIMIT {}"
+        ),
+        filter,
         limit + 1
     );
     let mut stmt = conn.prepare_cached(&sql)?;

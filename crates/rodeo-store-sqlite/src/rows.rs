@@ -76,9 +76,14 @@ pub(crate) fn json_array<'a>(items: impl IntoIterator<Item = &'a str>) -> String
 }
 
 /// Selected as `d`, in this order, wherever a [`Deployment`] is read.
-pub(crate) const DEPLOYMENT_COLUMNS: &str = "d.id, d.service, d.environment, d.version, \
+macro_rules! deployment_columns {
+    () => {
+        "d.id, d.service, d.environment, d.version, \
     d.commit_sha, d.status, d.kind, d.started_at, d.finished_at, d.external_id, d.url, \
-    d.created_by, d.source, d.rollback_of, d.previous_id, d.change_count, d.changes_complete";
+    d.created_by, d.source, d.rollback_of, d.previous_id, d.change_count, d.changes_complete"
+    };
+}
+pub(crate) use deployment_columns;
 
 pub(crate) fn deployment(row: &Row<'_>) -> rusqlite::Result<Deployment> {
     Ok(Deployment {
@@ -102,7 +107,12 @@ pub(crate) fn deployment(row: &Row<'_>) -> rusqlite::Result<Deployment> {
     })
 }
 
-pub(crate) const TEAM_COLUMNS: &str = "name, display_name, created_at";
+macro_rules! team_columns {
+    () => {
+        "name, display_name, created_at"
+    };
+}
+pub(crate) use team_columns;
 
 pub(crate) fn team(row: &Row<'_>) -> rusqlite::Result<Team> {
     Ok(Team {
@@ -112,7 +122,12 @@ pub(crate) fn team(row: &Row<'_>) -> rusqlite::Result<Team> {
     })
 }
 
-pub(crate) const SERVICE_COLUMNS: &str = "name, team, repository, created_at";
+macro_rules! service_columns {
+    () => {
+        "name, team, repository, created_at"
+    };
+}
+pub(crate) use service_columns;
 
 pub(crate) fn service(row: &Row<'_>) -> rusqlite::Result<Service> {
     Ok(Service {
@@ -123,7 +138,12 @@ pub(crate) fn service(row: &Row<'_>) -> rusqlite::Result<Service> {
     })
 }
 
-pub(crate) const ENVIRONMENT_COLUMNS: &str = "name, production, sort_order, created_at";
+macro_rules! environment_columns {
+    () => {
+        "name, production, sort_order, created_at"
+    };
+}
+pub(crate) use environment_columns;
 
 pub(crate) fn environment(row: &Row<'_>) -> rusqlite::Result<Environment> {
     Ok(Environment {
@@ -134,7 +154,12 @@ pub(crate) fn environment(row: &Row<'_>) -> rusqlite::Result<Environment> {
     })
 }
 
-pub(crate) const TOKEN_COLUMNS: &str = "id, name, scope, prefix, hash, created_at, revoked_at";
+macro_rules! token_columns {
+    () => {
+        "id, name, scope, prefix, hash, created_at, revoked_at"
+    };
+}
+pub(crate) use token_columns;
 
 pub(crate) fn token(row: &Row<'_>) -> rusqlite::Result<Token> {
     Ok(Token {
@@ -148,8 +173,13 @@ pub(crate) fn token(row: &Row<'_>) -> rusqlite::Result<Token> {
     })
 }
 
-pub(crate) const PULL_REQUEST_COLUMNS: &str = "repository, number, title, author, state, \
-    created_at, merged_at, merge_commit_sha, head_sha, url";
+macro_rules! pull_request_columns {
+    () => {
+        "repository, number, title, author, state, \
+    created_at, merged_at, merge_commit_sha, head_sha, url"
+    };
+}
+pub(crate) use pull_request_columns;
 
 pub(crate) fn pull_request(row: &Row<'_>) -> rusqlite::Result<PullRequest> {
     Ok(PullRequest {
@@ -166,8 +196,12 @@ pub(crate) fn pull_request(row: &Row<'_>) -> rusqlite::Result<PullRequest> {
     })
 }
 
-pub(crate) const EVENT_COLUMNS: &str =
-    "id, at, recorded_at, kind, actor, source, service, environment, subject, payload";
+macro_rules! event_columns {
+    () => {
+        "id, at, recorded_at, kind, actor, source, service, environment, subject, payload"
+    };
+}
+pub(crate) use event_columns;
 
 pub(crate) fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
     let payload: String = row.get(9)?;

@@ -18,6 +18,7 @@ use rodeo_store::{StoreError, Written};
 use rusqlite::Connection;
 use tokio::sync::{broadcast, oneshot};
 
+use crate::checkpoint::Checkpointer;
 use crate::error::Error;
 use crate::write;
 
@@ -46,13 +47,14 @@ pub(crate) struct Writer {
 impl Writer {
     pub(crate) fn start(
         conn: Connection,
+        checkpointer: Checkpointer,
         events: broadcast::Sender<Event>,
         max_batch: usize,
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("rodeo-sqlite-writer".into())
-            .spawn(move || run(conn, rx, events, max_batch.max(1)))?;
+            .spawn(move || run(conn, checkpointer, rx, events, max_batch.max(1)))?;
         Ok(Self {
             queue: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
@@ -96,6 +98,7 @@ impl Writer {
 
 fn run(
     mut conn: Connection,
+    mut checkpointer: Checkpointer,
     queue: Receiver<Job>,
     events: broadcast::Sender<Event>,
     max_batch: usize,
@@ -108,8 +111,12 @@ fn run(
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, batch, &events);
+        if commit_batch(&mut conn, batch, &events) {
+            checkpointer.committed();
+        }
+        checkpointer.catch_up(&conn);
     }
+    checkpointer.stop();
     // Closing: fold the WAL back into the database file so it is self-contained.
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
         tracing::warn!(error = %e, "final WAL checkpoint failed");
@@ -118,9 +125,11 @@ fn run(
 
 type Applied = Result<(Written, Vec<Event>), StoreError>;
 
-fn commit_batch(conn: &mut Connection, batch: Vec<Job>, events: &broadcast::Sender<Event>) {
+/// Returns whether the group was committed.
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>, events: &broadcast::Sender<Event>) -> bool {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        return fail_all(batch.into_iter().map(|j| j.reply), e);
+        fail_all(batch.into_iter().map(|j| j.reply), e);
+        return false;
     }
     let mut done: Vec<(Reply, Applied)> = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
@@ -138,14 +147,17 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>, events: &broadcast::Send
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
                 Some("the transaction was rolled back by SQLite".into()),
             );
-            return fail_all(replies, err);
+            fail_all(replies, err);
+            return false;
         }
     }
-    if let Err(e) = conn.execute_batch("COMMIT") {
+    let r = conn.execute_batch("COMMIT");
+    if let Err(e) = r {
         if !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
-        return fail_all(done.into_iter().map(|(r, _)| r), e);
+        fail_all(done.into_iter().map(|(r, _)| r), e);
+        return false;
     }
     for (reply, result) in done {
         let answer = result.map(|(written, new_events)| {
@@ -158,6 +170,7 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>, events: &broadcast::Send
         // The caller may have gone away; the write stands regardless.
         let _ = reply.send(answer);
     }
+    true
 }
 
 /// One call inside its savepoint; a panic is contained to the call that caused it.

@@ -11,7 +11,7 @@ use rusqlite::{params, OptionalExtension};
 use super::Call;
 use crate::error::Result;
 use crate::queries;
-use crate::rows::{self, PULL_REQUEST_COLUMNS, TOKEN_COLUMNS};
+use crate::rows::{self, pull_request_columns, token_columns};
 
 fn conflict(msg: String) -> crate::error::Error {
     StoreError::Conflict(msg).into()
@@ -291,13 +291,13 @@ impl Call<'_> {
     }
 
     pub(super) fn revoke_token(&mut self, id: String) -> Result<Outcome> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE id = ?1");
+        let sql = concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = ?1");
         let Ok(row_id) = id.parse::<i64>() else {
             return Err(StoreError::not_found("token", id).into());
         };
         let mut token = self
             .conn
-            .prepare_cached(&sql)?
+            .prepare_cached(sql)?
             .query_row([row_id], rows::token)
             .optional()?
             .ok_or_else(|| StoreError::not_found("token", id))?;
@@ -313,12 +313,14 @@ impl Call<'_> {
     }
 
     pub(super) fn upsert_pull_request(&mut self, pr: PullRequest) -> Result<Outcome> {
-        let sql = format!(
-            "SELECT {PULL_REQUEST_COLUMNS} FROM pull_requests WHERE repository = ?1 AND number = ?2"
+        let sql = concat!(
+            "SELECT ",
+            pull_request_columns!(),
+            " FROM pull_requests WHERE repository = ?1 AND number = ?2"
         );
         let before = self
             .conn
-            .prepare_cached(&sql)?
+            .prepare_cached(sql)?
             .query_row(params![pr.repository, pr.number], rows::pull_request)
             .optional()?;
         self.conn

@@ -3,9 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rodeo_domain::{to_micros, Commit, Sha};
+use rodeo_domain::{to_micros, Commit, ServiceName, Sha, Timestamp};
 use rodeo_store::logic::{self, events};
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use super::Call;
 use crate::error::Result;
@@ -50,45 +50,60 @@ fn generations(nodes: &[(Sha, Vec<Sha>)], outside: &HashMap<Sha, i64>) -> Vec<i6
     gen.into_iter().map(|g| g.unwrap_or(1)).collect()
 }
 
+/// A commit inserted by this call, as the shipped-changes fast path needs it.
+pub(super) struct Fresh {
+    pub(super) generation: i64,
+    pub(super) committed_at: Timestamp,
+    pub(super) parents: Vec<Sha>,
+    pub(super) services: Vec<ServiceName>,
+}
+
+/// What recording a list of commits did.
+#[derive(Default)]
+pub(super) struct Recorded {
+    pub(super) recorded: u32,
+    pub(super) already_known: u32,
+    /// The commits this call inserted, unless one of them was the parent of a commit
+    /// stored before. When present, none of them is an ancestor of anything older.
+    pub(super) fresh: Option<HashMap<Sha, Fresh>>,
+}
+
 impl Call<'_> {
-    /// Inserts the commits rodeo does not know; returns (recorded, already known) and
-    /// appends `commits.recorded` when something was recorded.
-    pub(super) fn record_commits(&mut self, commits: &[Commit]) -> Result<(u32, u32)> {
+    /// Inserts the commits rodeo does not know and appends `commits.recorded` when
+    /// something was recorded.
+    pub(super) fn record_commits(&mut self, commits: &[Commit]) -> Result<Recorded> {
         if commits.is_empty() {
-            return Ok((0, 0));
+            return Ok(Recorded::default());
         }
-        let all = rows::json_array(commits.iter().map(|c| c.sha.as_str()));
-        let known: HashSet<Sha> = self
-            .conn
-            .prepare_cached(
-                "SELECT sha FROM commits WHERE sha IN (SELECT value FROM json_each(?1))",
-            )?
-            .query_map([&all], |r| rows::sha(r, 0))?
-            .collect::<rusqlite::Result<_>>()?;
+        // One lookup for both questions: which commits are known, and the generations
+        // of the parents.
+        let lookup = rows::json_array(
+            commits
+                .iter()
+                .flat_map(|c| std::iter::once(&c.sha).chain(&c.parents))
+                .map(Sha::as_str),
+        );
+        let stored = self.generations_of(&lookup)?;
         let mut seen: HashSet<&Sha> = HashSet::with_capacity(commits.len());
         let new: Vec<&Commit> = commits
             .iter()
-            .filter(|c| !known.contains(&c.sha) && seen.insert(&c.sha))
+            .filter(|c| !stored.contains_key(&c.sha) && seen.insert(&c.sha))
             .collect();
         let recorded = new.len() as u32;
         let already_known = commits.len() as u32 - recorded;
         if new.is_empty() {
-            return Ok((0, already_known));
+            return Ok(Recorded {
+                recorded,
+                already_known,
+                fresh: Some(HashMap::new()),
+            });
         }
 
-        let new_shas: HashSet<&Sha> = new.iter().map(|c| &c.sha).collect();
-        let outside_parents = rows::json_array(
-            new.iter()
-                .flat_map(|c| &c.parents)
-                .filter(|p| !new_shas.contains(p))
-                .map(Sha::as_str),
-        );
-        let outside = self.generations_of(&outside_parents)?;
         let nodes: Vec<(Sha, Vec<Sha>)> = new
             .iter()
             .map(|c| (c.sha.clone(), c.parents.clone()))
             .collect();
-        let gens = generations(&nodes, &outside);
+        let gens = generations(&nodes, &stored);
 
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO commits (sha, generation, author, author_email, authored_at, committed_at,
@@ -116,10 +131,27 @@ impl Call<'_> {
                 insert_parent.execute(params![c.sha.as_str(), position as i64, p.as_str()])?;
             }
         }
-        let new_list = rows::json_array(new.iter().map(|c| c.sha.as_str()));
-        self.repair_descendants(&new_list)?;
+        let repaired = self.repair_descendants(&new)?;
         self.append(events::commits(commits, recorded, already_known))?;
-        Ok((recorded, already_known))
+        let fresh = (!repaired).then(|| {
+            new.iter()
+                .zip(gens)
+                .map(|(c, generation)| {
+                    let f = Fresh {
+                        generation,
+                        committed_at: c.committed_at,
+                        parents: c.parents.clone(),
+                        services: c.services.clone(),
+                    };
+                    (c.sha.clone(), f)
+                })
+                .collect()
+        });
+        Ok(Recorded {
+            recorded,
+            already_known,
+            fresh,
+        })
     }
 
     fn generations_of(&self, shas_json: &str) -> Result<HashMap<Sha, i64>> {
@@ -134,27 +166,36 @@ impl Call<'_> {
 
     /// Recomputes the generations of stored commits that descend from the commits just
     /// inserted (`new_json`), so a child's generation is always above its parents'.
-    /// Usually the first query finds nothing: commits arrive parents first.
-    fn repair_descendants(&mut self, new_json: &str) -> Result<()> {
-        // Commits nearly always arrive parents first, so first check cheaply whether any
-        // stored commit names a new one as parent. CROSS JOIN fixes the join order:
-        // SQLite cannot know that `new` and `d` are tiny, and without it may scan the
-        // whole commits table and probe `d` (observed: 95% of ingest time).
-        let any_child: Option<i64> = self
+    /// Commits usually arrive parents first, so a cheap check per new commit (is any
+    /// stored commit other than a new one its child?) almost always ends it here.
+    /// Returns whether any stored commit descended from the new ones.
+    fn repair_descendants(&mut self, new: &[&Commit]) -> Result<bool> {
+        let mut children = self
             .conn
-            .prepare_cached(
-                "SELECT 1 FROM json_each(?1) n CROSS JOIN commit_parents p ON p.parent = n.value LIMIT 1",
-            )?
-            .query_row([new_json], |r| r.get(0))
-            .optional()?;
-        if any_child.is_none() {
-            return Ok(());
+            .prepare_cached("SELECT count(*) FROM commit_parents WHERE parent = ?1")?;
+        let mut in_call: HashMap<&Sha, i64> = HashMap::new();
+        for p in new.iter().flat_map(|c| &c.parents) {
+            *in_call.entry(p).or_default() += 1;
         }
+        let mut orphans_found = false;
+        for c in new {
+            let stored: i64 = children.query_row([c.sha.as_str()], |r| r.get(0))?;
+            if stored > in_call.get(&c.sha).copied().unwrap_or(0) {
+                orphans_found = true;
+                break;
+            }
+        }
+        if !orphans_found {
+            return Ok(false);
+        }
+        let new_json = rows::json_array(new.iter().map(|c| c.sha.as_str()));
         let mut stmt = self.conn.prepare_cached(
-            "WITH RECURSIVE new(sha) AS (SELECT value FROM json_each(?1)),
-             d(sha) AS (
-                 SELECT p.sha FROM new CROSS JOIN commit_parents p ON p.parent = new.sha
-                 WHERE p.sha NOT IN (SELECT sha FROM new)
+            // CROSS JOIN fixes the join order: from the (few) new shas into the index
+            // on parent, never a scan of all edges.
+            "WITH RECURSIVE d(sha) AS (
+                 SELECT p.sha FROM json_each(?1) AS n
+                 CROSS JOIN commit_parents p ON p.parent = n.value
+                 WHERE p.sha NOT IN (SELECT value FROM json_each(?1))
                  UNION
                  SELECT p.sha FROM d CROSS JOIN commit_parents p ON p.parent = d.sha
              )
@@ -165,7 +206,7 @@ impl Call<'_> {
              LEFT JOIN commits pc ON pc.sha = p.parent
              ORDER BY d.sha, p.position",
         )?;
-        let mut rows_ = stmt.query([new_json])?;
+        let mut rows_ = stmt.query([&new_json])?;
         let mut nodes: Vec<(Sha, Vec<Sha>)> = Vec::new();
         let mut stored: Vec<i64> = Vec::new();
         let mut outside: HashMap<Sha, i64> = HashMap::new();
@@ -185,7 +226,7 @@ impl Call<'_> {
         }
         drop(rows_);
         if nodes.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let gens = generations(&nodes, &outside);
         let mut update = self
@@ -196,7 +237,7 @@ impl Call<'_> {
                 update.execute(params![sha.as_str(), new])?;
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Recording and finishing deployments: registration on first sight, upserts by
 //! external id, rollback classification, shipped changes, and the ledger event.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rodeo_domain::{
     to_micros, Deployment, DeploymentRef, DeploymentStatus, Environment, EnvironmentName,
@@ -11,9 +11,11 @@ use rodeo_store::logic::{self, events};
 use rodeo_store::StoreError;
 use rusqlite::{params, OptionalExtension};
 
+use super::commits::Fresh;
 use super::Call;
 use crate::error::Result;
-use crate::rows::{self, DEPLOYMENT_COLUMNS};
+use crate::graph::Between;
+use crate::rows::{self, deployment_columns};
 use crate::{graph, queries};
 
 fn invalid(field: &str, message: String) -> crate::error::Error {
@@ -29,12 +31,65 @@ fn already_finished(d: &Deployment) -> crate::error::Error {
     .into()
 }
 
+/// The commits sent with a deployment, and what recording them found.
+#[derive(Default)]
+struct Sent {
+    shas: Vec<Sha>,
+    fresh: Option<HashMap<Sha, Fresh>>,
+}
+
+/// The usual CI case without touching the graph tables: when every commit reachable
+/// from `include` without passing `exclude` was inserted by this very call, those
+/// commits are exactly `exclude..include`, complete. That holds because `exclude` (a
+/// commit rodeo knows, which the caller checks) was stored before this call and no new commit is the parent of an older one (`fresh`
+/// guarantees it), so no new commit can be an ancestor of `exclude`. Anything else
+/// returns `None` for the general walk.
+fn only_new_commits(fresh: &HashMap<Sha, Fresh>, include: &Sha, exclude: &Sha) -> Option<Between> {
+    if fresh.contains_key(exclude) {
+        return None;
+    }
+    fresh.get(include)?;
+    let mut seen: HashSet<&Sha> = HashSet::new();
+    let mut stack = vec![include];
+    while let Some(sha) = stack.pop() {
+        if !seen.insert(sha) {
+            continue;
+        }
+        for p in &fresh.get(sha)?.parents {
+            if p == exclude {
+                continue;
+            }
+            fresh.get(p)?;
+            stack.push(p);
+        }
+    }
+    let mut shas: Vec<&Sha> = seen.into_iter().collect();
+    shas.sort_by(|a, b| {
+        let (fa, fb) = (&fresh[*a], &fresh[*b]);
+        (fb.generation, fb.committed_at)
+            .cmp(&(fa.generation, fa.committed_at))
+            .then(a.cmp(b))
+    });
+    let services = shas
+        .iter()
+        .filter(|s| !fresh[**s].services.is_empty())
+        .map(|s| {
+            let names = fresh[*s].services.iter().map(|n| n.as_str());
+            ((*s).clone(), rows::json_array(names))
+        })
+        .collect();
+    Some(Between::only(shas.into_iter().cloned().collect(), services))
+}
+
 impl Call<'_> {
     pub(super) fn record_deployment(&mut self, nd: NewDeployment) -> Result<Deployment> {
         self.ensure_service(&nd.service)?;
         self.ensure_environment(&nd.environment)?;
-        self.record_commits(&nd.commits)?;
-        let sent: Vec<Sha> = nd.commits.iter().map(|c| c.sha.clone()).collect();
+        let recorded = self.record_commits(&nd.commits)?;
+        let sent = Sent {
+            shas: nd.commits.iter().map(|c| c.sha.clone()).collect(),
+            fresh: recorded.fresh,
+        };
 
         if let Some(external) = &nd.external_id {
             if let Some(existing) = queries::deployment_by_external(self.conn, external)? {
@@ -90,7 +145,7 @@ impl Call<'_> {
             change_count: 0,
             changes_complete: true,
         };
-        self.settle(&mut d, &sent)?;
+        self.settle(&mut d, &sent, true)?;
         Ok(d)
     }
 
@@ -106,7 +161,7 @@ impl Call<'_> {
             };
             StoreError::not_found("deployment", key)
         })?;
-        self.finish(d, f.status, f.finished_at, &[])
+        self.finish(d, f.status, f.finished_at, &Sent::default())
     }
 
     fn finish(
@@ -114,7 +169,7 @@ impl Call<'_> {
         mut d: Deployment,
         status: DeploymentStatus,
         finished_at: Timestamp,
-        sent: &[Sha],
+        sent: &Sent,
     ) -> Result<Deployment> {
         if d.status != DeploymentStatus::InProgress {
             return Err(already_finished(&d));
@@ -133,7 +188,7 @@ impl Call<'_> {
         }
         d.status = status;
         d.finished_at = Some(finished_at);
-        self.settle(&mut d, sent)?;
+        self.settle(&mut d, sent, false)?;
         Ok(d)
     }
 
@@ -171,11 +226,12 @@ impl Call<'_> {
 
     /// Steps shared by a new deployment and a finished one: rollback classification,
     /// shipped changes, the stored row, projections, and the event.
-    fn settle(&mut self, d: &mut Deployment, sent: &[Sha]) -> Result<()> {
+    /// `fresh`: the deployment was inserted by this call, so it has no stored changes.
+    fn settle(&mut self, d: &mut Deployment, sent: &Sent, fresh: bool) -> Result<()> {
         if d.status == DeploymentStatus::Succeeded {
             self.classify(d)?;
         }
-        self.shipped_changes(d, sent)?;
+        self.shipped_changes(d, sent, fresh)?;
         self.conn
             .prepare_cached(
                 "UPDATE deployments SET status = ?2, kind = ?3, finished_at = ?4, rollback_of = ?5,
@@ -240,17 +296,19 @@ impl Call<'_> {
 
     /// What `d` shipped since the previous successful deployment of its service to its
     /// environment (or, for a first one, within the first-deploy horizon).
-    fn shipped_changes(&mut self, d: &mut Deployment, sent: &[Sha]) -> Result<()> {
+    fn shipped_changes(&mut self, d: &mut Deployment, sent: &Sent, fresh: bool) -> Result<()> {
         let as_of = to_micros(d.finished_at.unwrap_or(d.started_at));
-        let sql = format!(
-            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d
+        let sql = concat!(
+            "SELECT ",
+            deployment_columns!(),
+            " FROM deployments d
              WHERE d.service = ?1 AND d.environment = ?2 AND d.id <> ?3
                AND d.status IN ('succeeded', 'rolled_back') AND d.finished_at <= ?4
              ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
         );
         let previous = self
             .conn
-            .prepare_cached(&sql)?
+            .prepare_cached(sql)?
             .query_row(
                 params![d.service.as_str(), d.environment.as_str(), d.id, as_of],
                 rows::deployment,
@@ -258,28 +316,40 @@ impl Call<'_> {
             .optional()?;
         d.previous_id = previous.as_ref().map(|p| p.id);
         let not_before = d.started_at - self.ctx.first_deploy_horizon;
-        let mut between = graph::range_between(
-            self.conn,
-            &d.commit_sha,
-            previous.as_ref().map(|p| &p.commit_sha),
-            Some(not_before),
-        )?;
-        if between.bounded_by_time && !sent.is_empty() {
+        let fast = match (&previous, &sent.fresh) {
+            (Some(p), Some(fresh)) if graph::generation(self.conn, &p.commit_sha)?.is_some() => {
+                only_new_commits(fresh, &d.commit_sha, &p.commit_sha)
+            }
+            _ => None,
+        };
+        let mut between = match fast {
+            Some(b) => b,
+            None => graph::range_between(
+                self.conn,
+                &d.commit_sha,
+                previous.as_ref().map(|p| &p.commit_sha),
+                Some(not_before),
+            )?,
+        };
+        let mut extra = Vec::new();
+        if between.bounded_by_time && !sent.shas.is_empty() {
             let mut have: HashSet<Sha> = between.shas.iter().cloned().collect();
-            let before = between.shas.len();
-            for s in sent {
+            for s in &sent.shas {
                 if have.insert(s.clone()) {
-                    between.shas.push(s.clone());
+                    extra.push(s.clone());
                 }
             }
-            if between.shas.len() > before {
+            if !extra.is_empty() {
+                between.shas.extend(extra.iter().cloned());
                 graph::sort_newest_first(self.conn, &mut between.shas)?;
             }
         }
-        graph::only_for_service(self.conn, d.service.as_str(), &mut between.shas)?;
-        self.conn
-            .prepare_cached("DELETE FROM deployment_changes WHERE deployment_id = ?1")?
-            .execute([d.id])?;
+        between.keep_only_service(self.conn, d.service.as_str(), &extra)?;
+        if !fresh {
+            self.conn
+                .prepare_cached("DELETE FROM deployment_changes WHERE deployment_id = ?1")?
+                .execute([d.id])?;
+        }
         if !between.shas.is_empty() {
             self.conn
                 .prepare_cached(

@@ -115,10 +115,10 @@ impl Call<'_> {
             } => self.create_token(name, scope, hash, prefix),
             Command::RevokeToken { id } => self.revoke_token(id),
             Command::RecordCommits { commits } => {
-                let (recorded, already_known) = self.record_commits(&commits)?;
+                let r = self.record_commits(&commits)?;
                 Ok(Outcome::Commits {
-                    recorded,
-                    already_known,
+                    recorded: r.recorded,
+                    already_known: r.already_known,
                 })
             }
             Command::UpsertPullRequest(pr) => self.upsert_pull_request(pr),

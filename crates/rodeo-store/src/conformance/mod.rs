@@ -113,6 +113,8 @@ macro_rules! conformance_suite {
             shipped::unknown_deployed_sha_ships_nothing,
             shipped::finishing_recomputes_against_the_latest_previous,
             shipped::monorepo_commits_of_other_services_are_dropped,
+            shipped::sent_commits_below_the_previous_sha_are_not_shipped,
+            shipped::sent_parents_of_an_older_commit_are_not_shipped,
             status::automatic_rollback,
             status::explicit_rollback,
             status::matrix_and_drift,

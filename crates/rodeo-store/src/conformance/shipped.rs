@@ -185,3 +185,37 @@ pub async fn monorepo_commits_of_other_services_are_dropped(db: Db) {
     let w = record(&db, deploy("web", "production", "2", &c[3].sha, at(11))).await;
     assert_eq!(w.change_count, 4);
 }
+
+/// Commits sent with a deployment may fill in history below the previously deployed
+/// sha (here: the previous sha itself and its parent arrive only now); those are
+/// ancestors of the previous deployment and were not shipped by this one.
+pub async fn sent_commits_below_the_previous_sha_are_not_shipped(db: Db) {
+    let (q, p, x) = (sha("fill", 1), sha("fill", 2), sha("fill", 3));
+    let first = record(&db, deploy("api", "production", "1", &p, at(0))).await;
+    assert_eq!(shipped(&db, first.id).await, (vec![], false));
+    let mut nd = deploy("api", "production", "2", &x, at(10));
+    nd.commits = vec![
+        commit(&x, &[&p, &q], at(-1)),
+        commit(&p, &[&q], at(-2)),
+        commit(&q, &[], at(-3)),
+    ];
+    let d = record(&db, nd).await;
+    assert_eq!(shipped(&db, d.id).await, (vec![x], true));
+}
+
+/// Commits sent with a deployment may be the missing parents of a commit deployed
+/// before; reached through a merge they are still not shipped again.
+pub async fn sent_parents_of_an_older_commit_are_not_shipped(db: Db) {
+    let (a, b, c, d) = (sha("par", 1), sha("par", 2), sha("par", 3), sha("par", 4));
+    record_commits(&db, vec![commit(&c, &[&b], at(-10))]).await;
+    let first = record(&db, deploy("api", "production", "1", &c, at(0))).await;
+    assert_eq!(shipped(&db, first.id).await, (vec![c.clone()], false));
+    let mut nd = deploy("api", "production", "2", &d, at(10));
+    nd.commits = vec![
+        commit(&d, &[&c, &b], at(-1)),
+        commit(&b, &[&a], at(-20)),
+        commit(&a, &[], at(-30)),
+    ];
+    let second = record(&db, nd).await;
+    assert_eq!(shipped(&db, second.id).await, (vec![d], true));
+}
