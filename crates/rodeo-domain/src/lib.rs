@@ -5,6 +5,8 @@
 //! system never re-checks it. Parsing failures are [`FieldError`]s that name the
 //! field, which the server turns into RFC 9457 problem details.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 mod changes;
 mod command;
 mod commit;
@@ -28,7 +30,8 @@ pub use event::{Event, EventFilter, NewEvent, Source};
 pub use names::{EnvironmentName, Name, ServiceName, TeamName, TokenName, MAX_NAME_LEN};
 pub use sha::Sha;
 pub use time::{
-    format as format_timestamp, from_micros, parse_timestamp, to_micros, Timestamp, MAX_FUTURE_SKEW,
+    format as format_timestamp, from_micros, now, parse_timestamp, to_micros, Timestamp,
+    MAX_FUTURE_SKEW,
 };
 pub use token::{Scope, Token};
 
@@ -121,9 +124,38 @@ impl Cursor {
 pub struct StatusCell {
     pub environment: EnvironmentName,
     /// The latest successful deployment, if any.
-    pub deployment: Option<Deployment>,
+    pub deployment: Option<DeploymentSummary>,
     /// Compared with the previous environment in order; `None` for the first one.
     pub drift: Option<Drift>,
+}
+
+/// What the status matrix shows of a deployment: enough to say what runs, since when
+/// and who put it there; the full record is one request away. Keeping the cell small
+/// keeps a 500 x 4 matrix a few hundred kilobytes instead of a megabyte.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeploymentSummary {
+    #[serde(with = "crate::deployment::id_string")]
+    pub id: i64,
+    pub version: String,
+    pub commit_sha: Sha,
+    pub status: DeploymentStatus,
+    pub kind: DeploymentKind,
+    pub finished_at: Option<Timestamp>,
+    pub created_by: String,
+}
+
+impl From<Deployment> for DeploymentSummary {
+    fn from(d: Deployment) -> Self {
+        Self {
+            id: d.id,
+            version: d.version,
+            commit_sha: d.commit_sha,
+            status: d.status,
+            kind: d.kind,
+            finished_at: d.finished_at,
+            created_by: d.created_by,
+        }
+    }
 }
 
 /// How far an environment lags the environment before it, for one service.

@@ -9,10 +9,17 @@ pub type Timestamp = DateTime<Utc>;
 /// How far in the future a client-supplied time may be (clock skew allowance).
 pub const MAX_FUTURE_SKEW: Duration = Duration::hours(24);
 
-/// Parses an RFC 3339 time with any offset and converts it to UTC.
+/// The current time at the precision rodeo stores (microseconds), so what a write
+/// answers is exactly what a later read returns.
+pub fn now() -> Timestamp {
+    from_micros(to_micros(Utc::now()))
+}
+
+/// Parses an RFC 3339 time with any offset, converts it to UTC and truncates it to
+/// microseconds, the precision rodeo stores.
 pub fn parse_timestamp(field: &str, s: &str) -> Result<Timestamp, FieldError> {
     DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
+        .map(|t| from_micros(to_micros(t.with_timezone(&Utc))))
         .map_err(|e| {
             FieldError::new(
                 field,

@@ -209,7 +209,7 @@ pub(crate) fn status(conn: &Connection) -> Result<StatusMatrix> {
                     });
                     StatusCell {
                         environment: env.clone(),
-                        deployment: current.get(&here).cloned(),
+                        deployment: current.get(&here).cloned().map(Into::into),
                         drift,
                     }
                 })

@@ -97,7 +97,9 @@ impl Call<'_> {
                     let finished_at = nd.finished_at.unwrap_or(self.ctx.at);
                     return self.finish(existing, nd.status, finished_at, &sent);
                 }
-                if existing.status == nd.status {
+                // A late "in progress" after the finish (webhooks arrive out of order)
+                // changes nothing.
+                if existing.status == nd.status || nd.status == DeploymentStatus::InProgress {
                     return Ok(existing);
                 }
                 return Err(already_finished(&existing));

@@ -293,7 +293,8 @@ pub async fn finish_is_validated(db: Db) {
 }
 
 /// Recording a deployment whose external id is known finishes it, returns it unchanged
-/// when nothing changed, and conflicts when it finished otherwise.
+/// when nothing changed or when a late in-progress status arrives, and conflicts when
+/// it finished otherwise.
 pub async fn external_id_upserts(db: Db) {
     let mut nd = started("api", 1, at(0));
     nd.external_id = Some("github:deployment:5".into());
@@ -319,6 +320,12 @@ pub async fn external_id_upserts(db: Db) {
     assert_eq!(events[0].kind, "deployment.finished");
 
     assert_eq!(record(&db, done.clone()).await, finished);
+    assert_eq!(all_events(&db).await.len(), events.len());
+    assert_eq!(
+        record(&db, nd.clone()).await,
+        finished,
+        "a late in-progress delivery after the finish changes nothing"
+    );
     assert_eq!(all_events(&db).await.len(), events.len());
 
     let mut failed = done;

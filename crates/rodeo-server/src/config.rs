@@ -1,0 +1,212 @@
+//! Configuration in layers: built-in defaults, then a TOML file, then `RODEO_*`
+//! environment variables (`RODEO_SECTION__KEY`, double underscore between section and
+//! key), then command-line flags (applied by the binary). Unknown keys are errors in
+//! every layer, so a typo never silently falls back to a default.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::webhooks::MappingConfig;
+
+/// The whole configuration. See [`DEFAULT_TOML`] for every key with its comment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub ingest: IngestConfig,
+    pub webhooks: WebhooksConfig,
+    pub mapping: MappingConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Serve `/metrics` on this address instead of the main listener.
+    pub metrics_listen: Option<SocketAddr>,
+    pub body_limit_bytes: usize,
+    pub webhook_body_limit_bytes: usize,
+    pub shutdown_grace_secs: u64,
+    /// Seconds a verified token stays cached; a revocation on another replica takes
+    /// effect within this time (immediately on the replica that revoked it).
+    pub token_cache_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], DEFAULT_PORT)),
+            metrics_listen: None,
+            body_limit_bytes: 1024 * 1024,
+            webhook_body_limit_bytes: 25 * 1024 * 1024,
+            shutdown_grace_secs: 30,
+            token_cache_secs: 5,
+        }
+    }
+}
+
+/// rodeo's default port.
+pub const DEFAULT_PORT: u16 = 7777;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://path` (or a bare path) or `postgres://user@host/db`.
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://rodeo.db".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    pub auto_register: bool,
+    pub first_deploy_horizon_days: u32,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            auto_register: true,
+            first_deploy_horizon_days: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    pub github_secret: Option<String>,
+    pub gitlab_token: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter: `info`, `rodeo_server=debug,info`, ...
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Every key with its default and what it does; `rodeo config print-default` prints it.
+pub const DEFAULT_TOML: &str = include_str!("default_config.toml");
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[source] Box<figment::Error>);
+
+impl Config {
+    /// Defaults, then `file` (if given; it must exist), then `RODEO_SECTION__KEY`
+    /// variables from the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// As [`Config::load`], with the environment passed in (for tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError(Box::new(figment::Error::from(format!(
+                    "config file {} does not exist",
+                    f.display()
+                )))));
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        // Variables without a double underscore (RODEO_URL, RODEO_TOKEN, ...) belong to
+        // the CLI client or to flags, not to this file's sections.
+        let vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("RODEO_") && k.contains("__"))
+            .collect();
+        for (k, v) in vars {
+            let key = k["RODEO_".len()..].to_ascii_lowercase().replace("__", ".");
+            let value: figment::value::Value = v
+                .parse::<figment::value::Value>()
+                .unwrap_or_else(|_| figment::value::Value::from(v.clone()));
+            fig = fig.merge(Serialized::global(&key, value));
+        }
+        fig.extract().map_err(|e| ConfigError(Box::new(e)))
+    }
+
+    /// Parses a TOML document on top of the defaults (no environment).
+    pub fn from_toml(s: &str) -> Result<Self, ConfigError> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(s))
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_default_is_the_default() {
+        assert_eq!(Config::from_toml(DEFAULT_TOML).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let e = Config::from_toml("[server]\nlisten_addr = \"0.0.0.0:1\"\n").unwrap_err();
+        assert!(e.0.to_string().contains("listen_addr"), "{e}");
+        let e = Config::load_from(None, [("RODEO_SERVER__NOPE".to_string(), "1".to_string())])
+            .unwrap_err();
+        assert!(e.0.to_string().contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn environment_overrides_file_values() {
+        let c = Config::load_from(
+            None,
+            [
+                (
+                    "RODEO_DATABASE__URL".to_string(),
+                    "postgres://x@y/z".to_string(),
+                ),
+                (
+                    "RODEO_INGEST__AUTO_REGISTER".to_string(),
+                    "false".to_string(),
+                ),
+                ("RODEO_URL".to_string(), "http://ignored".to_string()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.database.url, "postgres://x@y/z");
+        assert!(!c.ingest.auto_register);
+    }
+}

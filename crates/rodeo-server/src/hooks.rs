@@ -1,0 +1,131 @@
+//! The webhook endpoints: verify the sender, parse the payload into commands (in
+//! `webhooks`), and apply them in one transaction keyed by the delivery id, so a
+//! redelivery is applied zero times.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rodeo_domain::{Delivery, FieldError, Source};
+use rodeo_store::Written;
+use serde_json::json;
+
+use crate::error::ApiError;
+use crate::http::body::RawBody;
+use crate::http::metrics;
+use crate::state::AppState;
+use crate::webhooks::{self, Parsed};
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// GitHub webhook (`push`, `pull_request`, `deployment`, `deployment_status`, `ping`).
+#[utoipa::path(post, path = "/webhooks/github", tag = "webhooks",
+    responses((status = 200, description = "Applied, or a duplicate delivery"), (status = 202, description = "Event type ignored"),
+              (status = 400, description = "Malformed payload"), (status = 401, description = "Signature missing or wrong")))]
+pub(crate) async fn github(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let secret = state
+        .config
+        .webhooks
+        .github_secret
+        .as_deref()
+        .ok_or_else(|| {
+            ApiError::BadSignature(
+                "no GitHub webhook secret is configured (webhooks.github_secret)".into(),
+            )
+        })?;
+    webhooks::verify_github(
+        secret.as_bytes(),
+        &body,
+        header(&headers, "x-hub-signature-256"),
+    )
+    .map_err(|e| ApiError::BadSignature(e.to_string()))?;
+    let event = required(&headers, "x-github-event")?;
+    let parsed = webhooks::parse_github(event, &body, &state.mapping)
+        .map_err(|e| ApiError::Malformed(e.field_error().into()))?;
+    let delivery = header(&headers, "x-github-delivery").map(|id| Delivery {
+        source: Source::Github,
+        id: id.to_owned(),
+    });
+    apply(&state, Source::Github, event, delivery, parsed).await
+}
+
+/// GitLab webhook (`Push Hook`, `Merge Request Hook`, `Deployment Hook`).
+#[utoipa::path(post, path = "/webhooks/gitlab", tag = "webhooks",
+    responses((status = 200, description = "Applied, or a duplicate delivery"), (status = 202, description = "Event type ignored"),
+              (status = 400, description = "Malformed payload"), (status = 401, description = "Token missing or wrong")))]
+pub(crate) async fn gitlab(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let expected = state
+        .config
+        .webhooks
+        .gitlab_token
+        .as_deref()
+        .ok_or_else(|| {
+            ApiError::BadSignature(
+                "no GitLab webhook token is configured (webhooks.gitlab_token)".into(),
+            )
+        })?;
+    webhooks::verify_gitlab(expected, header(&headers, "x-gitlab-token"))
+        .map_err(|e| ApiError::BadSignature(e.to_string()))?;
+    let event = required(&headers, "x-gitlab-event")?;
+    let parsed = webhooks::parse_gitlab(event, &body, &state.mapping)
+        .map_err(|e| ApiError::Malformed(e.field_error().into()))?;
+    let delivery = header(&headers, "x-gitlab-event-uuid")
+        .or_else(|| header(&headers, "x-gitlab-webhook-uuid"))
+        .map(|id| Delivery {
+            source: Source::Gitlab,
+            id: id.to_owned(),
+        });
+    apply(&state, Source::Gitlab, event, delivery, parsed).await
+}
+
+fn required<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
+    header(h, name)
+        .ok_or_else(|| ApiError::Malformed(FieldError::new(name, "header is required").into()))
+}
+
+async fn apply(
+    state: &AppState,
+    source: Source,
+    event: &str,
+    delivery: Option<Delivery>,
+    parsed: Parsed,
+) -> Result<Response, ApiError> {
+    let (actor, commands) = match parsed {
+        Parsed::Ping => return Ok(Json(json!({ "status": "pong" })).into_response()),
+        Parsed::Ignored { reason } => {
+            tracing::info!(source = source.as_str(), event, %reason, "webhook ignored");
+            metrics::ingested("webhook_ignored", source.as_str(), 1);
+            return Ok((
+                StatusCode::ACCEPTED,
+                Json(json!({ "status": "ignored", "reason": reason })),
+            )
+                .into_response());
+        }
+        Parsed::Commands { actor, commands } => (actor, commands),
+    };
+    let mut ctx = state.write_context(&actor, source);
+    ctx.delivery = delivery;
+    let n = commands.len();
+    let written = state.store.execute(ctx, commands).await;
+    state.status_cache.invalidate();
+    match written? {
+        Written::DuplicateDelivery => {
+            metrics::ingested("webhook_duplicate", source.as_str(), 1);
+            Ok(Json(json!({ "status": "duplicate" })).into_response())
+        }
+        Written::Applied(_) | Written::Replayed(_) => {
+            metrics::ingested("webhook", source.as_str(), 1);
+            Ok(Json(json!({ "status": "applied", "commands": n })).into_response())
+        }
+    }
+}

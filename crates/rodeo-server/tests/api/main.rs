@@ -1,0 +1,10 @@
+//! API tests through a real server on port 0 over a temporary SQLite database.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+mod auth;
+mod bad_input;
+mod deployments;
+mod helpers;
+mod ledger;
+mod operations;
+mod webhooks;
