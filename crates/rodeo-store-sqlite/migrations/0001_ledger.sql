@@ -36,12 +36,8 @@ CREATE UNIQUE INDEX tokens_active_name ON tokens (name) WHERE revoked_at IS NULL
 
 -- `services` is a JSON array of service names for monorepo commits, NULL otherwise.
 -- `generation` is 1 + the largest generation among known parents (see rodeo-domain).
--- A rowid table: new commits append to the end of the table and only the small index
--- entry on `sha` lands at a random place, which halves the pages an ingest dirties
--- compared with keying the whole row by its (random) sha.
 CREATE TABLE commits (
-    id           INTEGER PRIMARY KEY,
-    sha          TEXT NOT NULL UNIQUE,
+    sha          TEXT PRIMARY KEY,
     generation   INTEGER NOT NULL,
     author       TEXT NOT NULL,
     author_email TEXT,
@@ -50,14 +46,14 @@ CREATE TABLE commits (
     message      TEXT NOT NULL,
     repository   TEXT,
     services     TEXT
-);
+) WITHOUT ROWID;
 
--- Parents may name commits rodeo has never seen, so `parent` is a sha, not a key.
+-- Parents may name commits rodeo has never seen, so there is no foreign key on parent.
 CREATE TABLE commit_parents (
-    commit_id INTEGER NOT NULL REFERENCES commits (id),
-    position  INTEGER NOT NULL,
-    parent    TEXT NOT NULL,
-    PRIMARY KEY (commit_id, position)
+    sha      TEXT NOT NULL REFERENCES commits (sha),
+    position INTEGER NOT NULL,
+    parent   TEXT NOT NULL,
+    PRIMARY KEY (sha, position)
 ) WITHOUT ROWID;
 CREATE INDEX commit_parents_by_parent ON commit_parents (parent);
 

@@ -13,11 +13,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "ledger",
-    sql: include_str!("../migrations/0001_ledger.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "ledger",
+        sql: include_str!("../migrations/0001_ledger.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "commits_by_rowid",
+        sql: include_str!("../migrations/0002_commits_by_rowid.sql"),
+    },
+];
 
 /// The newest schema version this binary knows.
 pub(crate) fn latest() -> i64 {
@@ -26,6 +33,10 @@ pub(crate) fn latest() -> i64 {
 
 /// Brings the schema up to date; returns the version it is at.
 pub(crate) fn run(conn: &mut Connection, now_micros: i64) -> Result<i64> {
+    run_to(conn, now_micros, latest())
+}
+
+fn run_to(conn: &mut Connection, now_micros: i64, target: i64) -> Result<i64> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -45,7 +56,10 @@ pub(crate) fn run(conn: &mut Connection, now_micros: i64) -> Result<i64> {
             known: latest(),
         });
     }
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > current && m.version <= target)
+    {
         tracing::info!(
             version = m.version,
             name = m.name,
@@ -58,7 +72,7 @@ pub(crate) fn run(conn: &mut Connection, now_micros: i64) -> Result<i64> {
         )?;
     }
     tx.commit()?;
-    Ok(latest())
+    Ok(target.max(current))
 }
 
 #[cfg(test)]
@@ -69,6 +83,53 @@ mod tests {
     fn versions_increase_and_match_file_names() {
         assert!(MIGRATIONS.windows(2).all(|w| w[0].version < w[1].version));
         assert_eq!(latest(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn commits_keep_their_parents_across_the_move_to_rowid() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", "ON").unwrap();
+        assert_eq!(run_to(&mut conn, 0, 1).unwrap(), 1);
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        conn.execute_batch(&format!(
+            "INSERT INTO commits VALUES ('{a}', 1, 'ada', NULL, 0, 0, 'first', NULL, NULL);
+             INSERT INTO commits VALUES ('{b}', 2, 'ada', NULL, 0, 0, 'second', 'acme/api', '[\"api\"]');
+             INSERT INTO commit_parents VALUES ('{b}', 0, '{a}'), ('{b}', 1, '{}');",
+            "c".repeat(40)
+        ))
+        .unwrap();
+        assert_eq!(run(&mut conn, 0).unwrap(), latest());
+        let parents: Vec<(String, i64, String)> = conn
+            .prepare(
+                "SELECT c.sha, p.position, p.parent FROM commit_parents p
+                 JOIN commits c ON c.id = p.commit_id ORDER BY p.position",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(
+            parents,
+            vec![(b.clone(), 0, a.clone()), (b.clone(), 1, "c".repeat(40))]
+        );
+        let (message, services): (String, String) = conn
+            .query_row(
+                "SELECT message, services FROM commits WHERE sha = ?1",
+                [&b],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (message.as_str(), services.as_str()),
+            ("second", "[\"api\"]")
+        );
+        let fk: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
     }
 
     #[test]
