@@ -24,8 +24,26 @@ function init(args)
   now = os.date("!%Y-%m-%dT%H:%M:%SZ")
 end
 
+local bit = require("bit")
+
+-- A well-spread 32-bit hash, so shas land at random places in the indexes as real ones
+-- do (sequential shas would flatter every B-tree insert).
+local function mix(x)
+  x = bit.bxor(x, bit.rshift(x, 16))
+  x = bit.tobit(x * 0x45d9f3b)
+  x = bit.bxor(x, bit.rshift(x, 16))
+  x = bit.tobit(x * 0x45d9f3b)
+  return bit.bxor(x, bit.rshift(x, 16))
+end
+
 local function sha(service, gen, j)
-  return string.format("%08x%08x%08x%016x", run, tid, service, gen * 16 + j)
+  local seed = bit.bxor(run, tid * 0x10001, service * 0x3d4d51cb, gen * 16 + j)
+  local a = mix(seed)
+  local b = mix(a + 1)
+  local c = mix(b + 2)
+  local d = mix(c + 3)
+  return string.format("%08x%08x%08x%08x%08x", bit.band(a, 0xffffffff) % 0x100000000,
+    b % 0x100000000, c % 0x100000000, d % 0x100000000, (gen * 16 + j) % 0x100000000)
 end
 
 function request()
