@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rodeo_domain::{Delivery, FieldError, Source};
+use rodeo_domain::{Command, Delivery, FieldError, Source, Timestamp, MAX_FUTURE_SKEW};
 use rodeo_store::Written;
 use serde_json::json;
 
@@ -88,6 +88,41 @@ pub(crate) async fn gitlab(
     apply(&state, Source::Gitlab, event, delivery, parsed).await
 }
 
+/// Webhook payloads carry the sender's clocks; the same 24-hour skew limit as the API
+/// applies, so a wrong clock cannot put a deployment or commit into next week.
+fn not_in_the_future(commands: &[Command]) -> Result<(), FieldError> {
+    let limit = rodeo_domain::now() + MAX_FUTURE_SKEW;
+    let check = |field: String, t: Option<Timestamp>| match t {
+        Some(t) if t > limit => Err(FieldError::new(
+            field,
+            "must not be more than 24 hours in the future",
+        )),
+        _ => Ok(()),
+    };
+    let commits = |prefix: &str, cs: &[rodeo_domain::Commit]| {
+        cs.iter().enumerate().try_for_each(|(i, c)| {
+            check(format!("{prefix}[{i}].authored_at"), Some(c.authored_at))?;
+            check(format!("{prefix}[{i}].committed_at"), Some(c.committed_at))
+        })
+    };
+    for cmd in commands {
+        match cmd {
+            Command::RecordCommits { commits: cs } => commits("commits", cs)?,
+            Command::RecordDeployment(d) => {
+                check("deployment.started_at".into(), Some(d.started_at))?;
+                check("deployment.finished_at".into(), d.finished_at)?;
+                commits("deployment.commits", &d.commits)?;
+            }
+            Command::UpsertPullRequest(pr) => {
+                check("pull_request.created_at".into(), Some(pr.created_at))?;
+                check("pull_request.merged_at".into(), pr.merged_at)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 fn required<'a>(h: &'a HeaderMap, name: &str) -> Result<&'a str, ApiError> {
     header(h, name)
         .ok_or_else(|| ApiError::Malformed(FieldError::new(name, "header is required").into()))
@@ -113,6 +148,7 @@ async fn apply(
         }
         Parsed::Commands { actor, commands } => (actor, commands),
     };
+    not_in_the_future(&commands).map_err(|e| ApiError::Malformed(e.into()))?;
     let mut ctx = state.write_context(&actor, source);
     ctx.delivery = delivery;
     let n = commands.len();

@@ -29,8 +29,9 @@ pub use gitlab::parse_gitlab;
 pub use mapping::{Mapping, MappingConfig, MappingError, MonorepoConfig};
 pub use signature::{verify_github, verify_gitlab, SignatureError};
 
-/// Longest deployment version accepted from a webhook (a tag, a ref, or a payload value).
-pub const MAX_VERSION_LEN: usize = 256;
+/// Longest deployment version accepted from a webhook (a tag, a ref, or a payload
+/// value): the same limit as the API's, so a webhook cannot store what the API refuses.
+pub const MAX_VERSION_LEN: usize = 128;
 /// Longest pull request title accepted.
 pub const MAX_TITLE_LEN: usize = 1024;
 /// Longest repository path accepted (GitLab nests groups, so this is generous).

@@ -130,6 +130,21 @@ async fn github_unknown_events_are_accepted_and_malformed_payloads_rejected() {
     )
     .await;
     assert_eq!(p["errors"][0]["field"], "commits[1].timestamp", "{p}");
+    let mut future: Value = serde_json::from_slice(&fixture("github/push.json")).unwrap();
+    future["commits"][2]["timestamp"] = Value::from("2099-01-01T00:00:00Z");
+    let future = serde_json::to_vec(&future).unwrap();
+    let p = problem(
+        github(&app, "push", "d-9", future.clone(), Some(sign(&future))).await,
+        400,
+    )
+    .await;
+    assert!(
+        p["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("24 hours in the future"),
+        "{p}"
+    );
     let garbage = b"{not json".to_vec();
     problem(
         github(&app, "push", "d-8", garbage.clone(), Some(sign(&garbage))).await,
