@@ -42,6 +42,36 @@ fn paged<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
     Page { items, next_cursor }
 }
 
+/// One keyset page of `select` (a `SELECT … FROM …`), filtered by `clauses` (each with
+/// one `?`, bound from `args` in order), newest first by `id_column`. One row more than
+/// `limit` is fetched to know whether there is a next page.
+#[allow(clippy::too_many_arguments)]
+fn newest_first<T>(
+    conn: &Connection,
+    select: &str,
+    id_column: &str,
+    clauses: &[&str],
+    args: Vec<Value>,
+    limit: u32,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    id: impl Fn(&T) -> i64,
+) -> Result<Page<T>> {
+    let filter = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", clauses.join(" AND "))
+    };
+    let sql = format!(
+        "{select}{filter} ORDER BY {id_column} DESC LIMIT {}",
+        limit + 1
+    );
+    let items = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args), row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(paged(items, limit, id))
+}
+
 pub(crate) fn token_by_hash(conn: &Connection, hash: &str) -> Result<Option<Token>> {
     let sql = concat!("SELECT ", token_columns!(), " FROM tokens WHERE hash = ?1");
     Ok(conn
@@ -128,25 +158,16 @@ pub(crate) fn list_deployments(
         clauses.push("d.id < ?");
         args.push(Value::Integer(b));
     }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let sql = format!(
-        concat!(
-            "SELECT ",
-            deployment_columns!(),
-            " FROM deployments d {} ORDER BY d.id DESC LIMIT {}"
-        ),
-        filter,
-        limit + 1
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let items = stmt
-        .query_map(params_from_iter(args), rows::deployment)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(paged(items, limit, |d| d.id))
+    newest_first(
+        conn,
+        concat!("SELECT ", deployment_columns!(), " FROM deployments d"),
+        "d.id",
+        &clauses,
+        args,
+        limit,
+        rows::deployment,
+        |d| d.id,
+    )
 }
 
 pub(crate) fn deployment_of_version(
@@ -293,25 +314,16 @@ pub(crate) fn list_events(conn: &Connection, f: &EventFilter) -> Result<Page<rod
         clauses.push("id < ?");
         args.push(Value::Integer(b));
     }
-    let filter = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", clauses.join(" AND "))
-    };
-    let sql = format!(
-        concat!(
-            "SELECT ",
-            event_columns!(),
-            " FROM events {} ORDER BY id DESC LIMIT {}"
-        ),
-        filter,
-        limit + 1
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let items = stmt
-        .query_map(params_from_iter(args), rows::event)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(paged(items, limit, |e| e.id))
+    newest_first(
+        conn,
+        concat!("SELECT ", event_columns!(), " FROM events"),
+        "id",
+        &clauses,
+        args,
+        limit,
+        rows::event,
+        |e| e.id,
+    )
 }
 
 #[cfg(test)]
