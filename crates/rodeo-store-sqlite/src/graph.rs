@@ -42,14 +42,14 @@ fn slice(conn: &Connection, from: &Sha, floor: i64, not_before: i64) -> Result<S
              UNION
              SELECT c.id FROM anc
              CROSS JOIN commit_parents p ON p.commit_id = anc.id
-             CROSS JOIN commits c ON c.sha = p.parent
+             CROSS JOIN commits c ON c.id = p.parent_id
              WHERE c.generation >= ?2 AND c.committed_at >= ?3
          )
          SELECT c.sha, c.generation, c.committed_at, c.services, p.parent, pc.generation
          FROM anc
          CROSS JOIN commits c ON c.id = anc.id
          LEFT JOIN commit_parents p ON p.commit_id = c.id
-         LEFT JOIN commits pc ON pc.sha = p.parent",
+         LEFT JOIN commits pc ON pc.id = p.parent_id",
     )?;
     let mut rows = stmt.query(params![from.as_str(), floor, not_before])?;
     let mut out = Slice::default();

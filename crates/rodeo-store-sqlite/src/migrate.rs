@@ -24,6 +24,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "commits_by_rowid",
         sql: include_str!("../migrations/0002_commits_by_rowid.sql"),
     },
+    Migration {
+        version: 3,
+        name: "parent_ids",
+        sql: include_str!("../migrations/0003_parent_ids.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
@@ -86,7 +91,7 @@ mod tests {
     }
 
     #[test]
-    fn commits_keep_their_parents_across_the_move_to_rowid() {
+    fn commits_keep_their_parents_across_the_moves_to_row_ids() {
         let mut conn = Connection::open_in_memory().unwrap();
         conn.pragma_update(None, "foreign_keys", "ON").unwrap();
         assert_eq!(run_to(&mut conn, 0, 1).unwrap(), 1);
@@ -124,6 +129,26 @@ mod tests {
             (message.as_str(), services.as_str()),
             ("second", "[\"api\"]")
         );
+        // 0003: the known parent is pointed at by id; the unknown one waits for it.
+        let edges: Vec<(i64, Option<String>)> = conn
+            .prepare(
+                "SELECT p.position, pc.sha FROM commit_parents p
+                 LEFT JOIN commits pc ON pc.id = p.parent_id ORDER BY p.position",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(edges, vec![(0, Some(a.clone())), (1, None)]);
+        let waiting: Vec<(String, i64)> = conn
+            .prepare("SELECT parent, position FROM unresolved_parents")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(waiting, vec![("c".repeat(40), 1)]);
         let fk: i64 = conn
             .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
                 r.get(0)

@@ -2,11 +2,15 @@
 //! queued calls in groups.
 //!
 //! It blocks until a call arrives, then takes every call already queued (up to
-//! `max_batch`), runs `BEGIN IMMEDIATE`, applies each call inside its own `SAVEPOINT`
-//! (released on success, rolled back on error so a failing call leaves no trace and
-//! does not affect its neighbours), and ends with one `COMMIT`, the one fsync the whole
-//! group pays. Only then are events published and callers answered. If the `COMMIT`
-//! fails, every call in the group gets the error.
+//! `max_batch`), runs `BEGIN IMMEDIATE`, applies each call, and ends with one `COMMIT`,
+//! the one fsync the whole group pays. Only then are events published and callers
+//! answered. If the `COMMIT` fails, every call in the group gets the error.
+//!
+//! A failing call must leave no trace and not affect its neighbours. Most failures
+//! (not found, conflicts, validation) happen before a call changes anything, so calls
+//! run without savepoints; if one fails after it changed rows, the whole group is
+//! rolled back and applied again with a `SAVEPOINT` per call (see [`Isolation`]).
+//! Calls are deterministic given their context, so the redo answers the same.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -19,7 +23,6 @@ use rusqlite::Connection;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::checkpoint::Checkpointer;
-use crate::error::Error;
 use crate::write;
 
 type Reply = oneshot::Sender<Result<Written, StoreError>>;
@@ -125,41 +128,48 @@ fn run(
 
 type Applied = Result<(Written, Vec<Event>), StoreError>;
 
+/// How a group applies its calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// No savepoints. A call that fails before it changed a row leaves nothing to undo;
+    /// one that fails after is the rare case the group is redone for.
+    Optimistic,
+    /// A `SAVEPOINT` per call, rolled back if the call fails. Savepoints make SQLite
+    /// copy every page a call touches first into a statement journal, which costs
+    /// about a quarter of the writer's time, so only groups that need it pay.
+    Savepoints,
+}
+
+enum Attempt {
+    Committed(Vec<Applied>),
+    /// A call failed after changing rows; the group was rolled back and is redone.
+    Redo,
+    Failed(rusqlite::Error),
+}
+
 /// Returns whether the group was committed.
 fn commit_batch(conn: &mut Connection, batch: Vec<Job>, events: &broadcast::Sender<Event>) -> bool {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        fail_all(batch.into_iter().map(|j| j.reply), e);
-        return false;
+    let mut attempt = apply_group(conn, &batch, Isolation::Optimistic);
+    if matches!(attempt, Attempt::Redo) {
+        attempt = apply_group(conn, &batch, Isolation::Savepoints);
     }
-    let mut done: Vec<(Reply, Applied)> = Vec::with_capacity(batch.len());
-    let mut jobs = batch.into_iter();
-    for job in jobs.by_ref() {
-        let result = apply_one(conn, job.ctx, job.commands);
-        done.push((job.reply, result));
-        if conn.is_autocommit() {
-            // SQLite rolled the whole transaction back (disk full, I/O error): nothing
-            // of this group survives, so no call of it may report success.
-            let replies = done
-                .into_iter()
-                .map(|(r, _)| r)
-                .chain(jobs.map(|j| j.reply));
+    let results = match attempt {
+        Attempt::Committed(results) => results,
+        Attempt::Redo => {
+            // Savepoint mode never asks for a redo; fail rather than loop.
             let err = rusqlite::Error::SqliteFailure(
-                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                Some("the transaction was rolled back by SQLite".into()),
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERNAL),
+                Some("a write group could not be applied".into()),
             );
-            fail_all(replies, err);
+            fail_all(batch.into_iter().map(|j| j.reply), err);
             return false;
         }
-    }
-    let r = conn.execute_batch("COMMIT");
-    if let Err(e) = r {
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+        Attempt::Failed(e) => {
+            fail_all(batch.into_iter().map(|j| j.reply), e);
+            return false;
         }
-        fail_all(done.into_iter().map(|(r, _)| r), e);
-        return false;
-    }
-    for (reply, result) in done {
+    };
+    for (job, result) in batch.into_iter().zip(results) {
         let answer = result.map(|(written, new_events)| {
             for e in new_events {
                 // No subscriber is not an error.
@@ -168,25 +178,94 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>, events: &broadcast::Send
             written
         });
         // The caller may have gone away; the write stands regardless.
-        let _ = reply.send(answer);
+        let _ = job.reply.send(answer);
     }
     true
 }
 
-/// One call inside its savepoint; a panic is contained to the call that caused it.
-fn apply_one(conn: &Connection, ctx: WriteContext, commands: Vec<Command>) -> Applied {
-    conn.prepare_cached("SAVEPOINT call")
-        .and_then(|mut s| s.execute([]))
-        .map_err(StoreError::database)?;
-    let result = catch_unwind(AssertUnwindSafe(|| write::apply(conn, &ctx, commands)))
-        .unwrap_or_else(|panic| {
+/// One transaction over the whole group, ended by the one `COMMIT` (and fsync) the
+/// group pays.
+fn apply_group(conn: &mut Connection, batch: &[Job], isolation: Isolation) -> Attempt {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return Attempt::Failed(e);
+    }
+    let mut results: Vec<Applied> = Vec::with_capacity(batch.len());
+    for job in batch {
+        let result = match isolation {
+            Isolation::Savepoints => apply_in_savepoint(conn, &job.ctx, &job.commands),
+            Isolation::Optimistic => {
+                let before = conn.total_changes();
+                match apply_contained(conn, &job.ctx, &job.commands) {
+                    Ok(done) => Ok(done),
+                    Err(e) if conn.total_changes() == before && !e.panicked => Err(e.error),
+                    Err(_) => {
+                        if !conn.is_autocommit() {
+                            if let Err(e) = conn.execute_batch("ROLLBACK") {
+                                return Attempt::Failed(e);
+                            }
+                        }
+                        return Attempt::Redo;
+                    }
+                }
+            }
+        };
+        results.push(result);
+        if conn.is_autocommit() {
+            // SQLite rolled the whole transaction back (disk full, I/O error): nothing
+            // of this group survives, so no call of it may report success.
+            return Attempt::Failed(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                Some("the transaction was rolled back by SQLite".into()),
+            ));
+        }
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        return Attempt::Failed(e);
+    }
+    Attempt::Committed(results)
+}
+
+struct CallFailed {
+    error: StoreError,
+    panicked: bool,
+}
+
+/// Applies one call; a panic is contained to the call that caused it.
+fn apply_contained(
+    conn: &Connection,
+    ctx: &WriteContext,
+    commands: &[Command],
+) -> Result<(Written, Vec<Event>), CallFailed> {
+    match catch_unwind(AssertUnwindSafe(|| write::apply(conn, ctx, commands))) {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) => Err(CallFailed {
+            error: e.into(),
+            panicked: false,
+        }),
+        Err(panic) => {
             let msg = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            Err(Error::Store(StoreError::database(Panicked(msg))))
-        });
+            Err(CallFailed {
+                error: StoreError::database(Panicked(msg)),
+                panicked: true,
+            })
+        }
+    }
+}
+
+/// One call inside its savepoint, released on success and rolled back on failure, so
+/// a failing call leaves no trace and does not affect its neighbours.
+fn apply_in_savepoint(conn: &Connection, ctx: &WriteContext, commands: &[Command]) -> Applied {
+    conn.prepare_cached("SAVEPOINT call")
+        .and_then(|mut s| s.execute([]))
+        .map_err(StoreError::database)?;
+    let result = apply_contained(conn, ctx, commands);
     let end = if result.is_ok() {
         "RELEASE call"
     } else {
@@ -203,7 +282,7 @@ fn apply_one(conn: &Connection, ctx: WriteContext, commands: Vec<Command>) -> Ap
     };
     match (result, released) {
         (Ok(done), Ok(_)) => Ok(done),
-        (Err(e), _) => Err(e.into()),
+        (Err(e), _) => Err(e.error),
         (Ok(_), Err(e)) => {
             // Undo the call so the group's COMMIT cannot carry it.
             let _ = conn.execute_batch("ROLLBACK TO call; RELEASE call");

@@ -296,3 +296,95 @@ async fn failures_inside_a_group_commit_stay_isolated() {
         .unwrap();
     assert_eq!(events.items.len(), 64);
 }
+
+/// A call that fails after it already wrote rows (here: its commits are stored before
+/// the conflict on the external id is found) makes the writer redo its group with a
+/// savepoint per call: the failing calls leave none of their commits or events, and
+/// their neighbours in the same groups are all applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn calls_failing_after_writing_leave_no_trace_in_their_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(open(&dir.path().join("rodeo.db")));
+    let with_commit = |n: u32, external: Option<&str>, status| {
+        let Command::RecordDeployment(mut nd) = deployment(n) else {
+            unreachable!()
+        };
+        nd.service = ServiceName::parse(&format!("svc-{n}")).unwrap();
+        nd.external_id = external.map(str::to_owned);
+        nd.status = status;
+        nd.commits = vec![rodeo_domain::Commit {
+            sha: nd.commit_sha.clone(),
+            parents: vec![],
+            author: "ada".into(),
+            author_email: None,
+            authored_at: nd.started_at,
+            committed_at: nd.started_at,
+            message: format!("change {n}"),
+            repository: None,
+            services: vec![],
+        }];
+        Command::RecordDeployment(nd)
+    };
+    store
+        .execute(
+            ctx(),
+            vec![with_commit(
+                10_000,
+                Some("run-1"),
+                DeploymentStatus::Succeeded,
+            )],
+        )
+        .await
+        .unwrap();
+    let calls: Vec<_> = (0..128u32)
+        .map(|n| {
+            let s = Arc::clone(&store);
+            let cmd = if n % 2 == 1 {
+                // run-1 already finished as succeeded: a conflict, found only after
+                // this call's commit was inserted.
+                with_commit(n, Some("run-1"), DeploymentStatus::Failed)
+            } else {
+                with_commit(n, None, DeploymentStatus::Succeeded)
+            };
+            tokio::spawn(async move { (n, s.execute(ctx(), vec![cmd]).await) })
+        })
+        .collect();
+    for c in calls {
+        let (n, result) = c.await.unwrap();
+        if n % 2 == 1 {
+            assert!(
+                matches!(result, Err(StoreError::Conflict(_))),
+                "call {n}: {result:?}"
+            );
+        } else {
+            assert!(result.is_ok(), "call {n}: {result:?}");
+        }
+    }
+    for n in 0..128u32 {
+        let sha = Sha::parse(&format!("{n:040x}")).unwrap();
+        let stored = store.get_commit(&sha).await.unwrap();
+        assert_eq!(stored.is_some(), n % 2 == 0, "commit of call {n}");
+    }
+    let deployments = store
+        .list_deployments(&rodeo_store::DeploymentFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(deployments.len(), 65);
+    let events = store
+        .list_events(&rodeo_domain::EventFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let count = |kind: &str| events.items.iter().filter(|e| e.kind == kind).count();
+    // Per applied call: its service registered, its commit recorded, its deployment.
+    assert_eq!(count("service.created"), 65);
+    assert_eq!(count("commits.recorded"), 65);
+    assert_eq!(count("deployment.finished"), 65);
+    assert_eq!(events.items.len(), 3 * 65 + 1, "and the environment");
+}

@@ -15,7 +15,7 @@ use crate::rows;
 /// first and others come from `outside` (unknown = 0). Parents are visited iteratively,
 /// so deep histories cannot overflow the stack; a cycle (only possible with forged
 /// shas) is cut by treating the parent that closes it as unknown.
-fn generations(nodes: &[(Sha, Vec<Sha>)], outside: &HashMap<Sha, i64>) -> Vec<i64> {
+fn generations(nodes: &[(Sha, Vec<Sha>)], outside: impl Fn(&Sha) -> Option<i64>) -> Vec<i64> {
     let index: HashMap<&Sha, usize> = nodes.iter().enumerate().map(|(i, (s, _))| (s, i)).collect();
     let mut gen: Vec<Option<i64>> = vec![None; nodes.len()];
     let mut visiting = vec![false; nodes.len()];
@@ -28,7 +28,7 @@ fn generations(nodes: &[(Sha, Vec<Sha>)], outside: &HashMap<Sha, i64>) -> Vec<i6
             if expanded {
                 let parents = nodes[i].1.iter().map(|p| match index.get(p) {
                     Some(&j) => gen[j],
-                    None => outside.get(p).copied(),
+                    None => outside(p),
                 });
                 gen[i] = Some(logic::generation(parents));
                 continue;
@@ -48,6 +48,13 @@ fn generations(nodes: &[(Sha, Vec<Sha>)], outside: &HashMap<Sha, i64>) -> Vec<i6
         }
     }
     gen.into_iter().map(|g| g.unwrap_or(1)).collect()
+}
+
+/// A stored commit as recording needs it: its row id and generation.
+#[derive(Clone, Copy)]
+struct Known {
+    id: i64,
+    generation: i64,
 }
 
 /// A commit inserted by this call, as the shipped-changes fast path needs it.
@@ -75,19 +82,19 @@ impl Call<'_> {
         if commits.is_empty() {
             return Ok(Recorded::default());
         }
-        // One lookup for both questions: which commits are known, and the generations
-        // of the parents.
+        // One lookup for both questions: which commits are known, and the ids and
+        // generations of the parents.
         let lookup = rows::json_array(
             commits
                 .iter()
                 .flat_map(|c| std::iter::once(&c.sha).chain(&c.parents))
                 .map(Sha::as_str),
         );
-        let stored = self.generations_of(&lookup)?;
+        let mut known = self.known(&lookup)?;
         let mut seen: HashSet<&Sha> = HashSet::with_capacity(commits.len());
         let new: Vec<&Commit> = commits
             .iter()
-            .filter(|c| !stored.contains_key(&c.sha) && seen.insert(&c.sha))
+            .filter(|c| !known.contains_key(&c.sha) && seen.insert(&c.sha))
             .collect();
         let recorded = new.len() as u32;
         let already_known = commits.len() as u32 - recorded;
@@ -103,7 +110,11 @@ impl Call<'_> {
             .iter()
             .map(|c| (c.sha.clone(), c.parents.clone()))
             .collect();
-        let gens = generations(&nodes, &stored);
+        let gens = generations(&nodes, |p| known.get(p).map(|k| k.generation));
+        // Parents before children (a parent's generation is lower), so each edge to a
+        // commit of this call can name its parent's row id.
+        let mut order: Vec<usize> = (0..new.len()).collect();
+        order.sort_by_key(|&i| gens[i]);
 
         let mut insert = self.conn.prepare_cached(
             "INSERT INTO commits (sha, generation, author, author_email, authored_at, committed_at,
@@ -111,14 +122,20 @@ impl Call<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut insert_parent = self.conn.prepare_cached(
-            "INSERT INTO commit_parents (commit_id, position, parent) VALUES (?1, ?2, ?3)",
+            "INSERT INTO commit_parents (commit_id, position, parent, parent_id)
+             VALUES (?1, ?2, ?3, ?4)",
         )?;
-        for (c, g) in new.iter().zip(&gens) {
+        let mut unresolved = self.conn.prepare_cached(
+            "INSERT INTO unresolved_parents (parent, commit_id, position) VALUES (?1, ?2, ?3)",
+        )?;
+        let mut inserted: HashSet<i64> = HashSet::with_capacity(new.len());
+        for &i in &order {
+            let (c, generation) = (new[i], gens[i]);
             let services = (!c.services.is_empty())
                 .then(|| rows::json_array(c.services.iter().map(|s| s.as_str())));
             insert.execute(params![
                 c.sha.as_str(),
-                g,
+                generation,
                 c.author,
                 c.author_email,
                 to_micros(c.authored_at),
@@ -128,11 +145,21 @@ impl Call<'_> {
                 services,
             ])?;
             let id = self.conn.last_insert_rowid();
+            inserted.insert(id);
+            known.insert(c.sha.clone(), Known { id, generation });
             for (position, p) in c.parents.iter().enumerate() {
-                insert_parent.execute(params![id, position as i64, p.as_str()])?;
+                let parent_id = known.get(p).map(|k| k.id);
+                insert_parent.execute(params![id, position as i64, p.as_str(), parent_id])?;
+                if parent_id.is_none() {
+                    unresolved.execute(params![p.as_str(), id, position as i64])?;
+                }
             }
         }
-        let repaired = self.repair_descendants(&new)?;
+        let orphans = self.resolve_parents(&new, &known, &inserted)?;
+        let repaired = !orphans.is_empty();
+        if repaired {
+            self.repair_descendants(&orphans)?;
+        }
         self.append(events::commits(commits, recorded, already_known))?;
         let fresh = (!repaired).then(|| {
             new.iter()
@@ -155,62 +182,95 @@ impl Call<'_> {
         })
     }
 
-    fn generations_of(&self, shas_json: &str) -> Result<HashMap<Sha, i64>> {
+    fn known(&self, shas_json: &str) -> Result<HashMap<Sha, Known>> {
         Ok(self
             .conn
             .prepare_cached(
-                "SELECT sha, generation FROM commits WHERE sha IN (SELECT value FROM json_each(?1))",
+                "SELECT sha, id, generation FROM commits
+                 WHERE sha IN (SELECT value FROM json_each(?1))",
             )?
-            .query_map([shas_json], |r| Ok((rows::sha(r, 0)?, r.get(1)?)))?
+            .query_map([shas_json], |r| {
+                let k = Known {
+                    id: r.get(1)?,
+                    generation: r.get(2)?,
+                };
+                Ok((rows::sha(r, 0)?, k))
+            })?
             .collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Recomputes the generations of stored commits that descend from the commits just
-    /// inserted (`new_json`), so a child's generation is always above its parents'.
-    /// Commits usually arrive parents first, so a cheap check per new commit (is any
-    /// stored commit other than a new one its child?) almost always ends it here.
-    /// Returns whether any stored commit descended from the new ones.
-    fn repair_descendants(&mut self, new: &[&Commit]) -> Result<bool> {
-        let mut children = self
+    /// Points the edges that waited for one of the `new` commits at it. Returns the
+    /// stored commits (not `inserted` by this call) that turned out to be children of
+    /// a new commit: their generations, and their descendants', need repair.
+    fn resolve_parents(
+        &mut self,
+        new: &[&Commit],
+        known: &HashMap<Sha, Known>,
+        inserted: &HashSet<i64>,
+    ) -> Result<Vec<i64>> {
+        let new_json = rows::json_array(new.iter().map(|c| c.sha.as_str()));
+        let waiting: Vec<(String, i64, i64)> = self
             .conn
-            .prepare_cached("SELECT count(*) FROM commit_parents WHERE parent = ?1")?;
-        let mut in_call: HashMap<&Sha, i64> = HashMap::new();
-        for p in new.iter().flat_map(|c| &c.parents) {
-            *in_call.entry(p).or_default() += 1;
+            .prepare_cached(
+                "SELECT u.parent, u.commit_id, u.position FROM json_each(?1) AS n
+                 CROSS JOIN unresolved_parents u ON u.parent = n.value",
+            )?
+            .query_map([&new_json], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if waiting.is_empty() {
+            return Ok(Vec::new());
         }
-        let mut orphans_found = false;
-        for c in new {
-            let stored: i64 = children.query_row([c.sha.as_str()], |r| r.get(0))?;
-            if stored > in_call.get(&c.sha).copied().unwrap_or(0) {
-                orphans_found = true;
-                break;
+        let mut point = self.conn.prepare_cached(
+            "UPDATE commit_parents SET parent_id = ?3 WHERE commit_id = ?1 AND position = ?2",
+        )?;
+        let mut resolved = self.conn.prepare_cached(
+            "DELETE FROM unresolved_parents WHERE parent = ?1 AND commit_id = ?2 AND position = ?3",
+        )?;
+        let mut orphans = Vec::new();
+        for (parent, child, position) in waiting {
+            let Some(parent_id) = Sha::parse(&parent).ok().and_then(|s| known.get(&s)) else {
+                continue;
+            };
+            point.execute(params![child, position, parent_id.id])?;
+            resolved.execute(params![parent, child, position])?;
+            if !inserted.contains(&child) {
+                orphans.push(child);
             }
         }
-        if !orphans_found {
-            return Ok(false);
-        }
-        let new_json = rows::json_array(new.iter().map(|c| c.sha.as_str()));
+        orphans.sort_unstable();
+        orphans.dedup();
+        Ok(orphans)
+    }
+
+    /// Recomputes the generations of `children` (stored commits whose parent arrived
+    /// only now) and of their descendants, so a child's generation is always above its
+    /// parents'.
+    fn repair_descendants(&mut self, children: &[i64]) -> Result<()> {
+        let ids = format!(
+            "[{}]",
+            children
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
         let mut stmt = self.conn.prepare_cached(
-            // CROSS JOIN fixes the join order: from the (few) new shas into the index
-            // on parent, never a scan of all edges.
+            // CROSS JOIN fixes the join order: from the (few) children into the index
+            // on parent_id, never a scan of all edges.
             "WITH RECURSIVE d(id) AS (
-                 SELECT p.commit_id FROM json_each(?1) AS n
-                 CROSS JOIN commit_parents p ON p.parent = n.value
-                 CROSS JOIN commits c ON c.id = p.commit_id
-                 WHERE c.sha NOT IN (SELECT value FROM json_each(?1))
+                 SELECT value FROM json_each(?1)
                  UNION
                  SELECT p.commit_id FROM d
-                 CROSS JOIN commits c ON c.id = d.id
-                 CROSS JOIN commit_parents p ON p.parent = c.sha
+                 CROSS JOIN commit_parents p ON p.parent_id = d.id
              )
              SELECT c.sha, c.generation, p.parent, pc.generation
              FROM d
              CROSS JOIN commits c ON c.id = d.id
              CROSS JOIN commit_parents p ON p.commit_id = d.id
-             LEFT JOIN commits pc ON pc.sha = p.parent
+             LEFT JOIN commits pc ON pc.id = p.parent_id
              ORDER BY c.id, p.position",
         )?;
-        let mut rows_ = stmt.query([&new_json])?;
+        let mut rows_ = stmt.query([&ids])?;
         let mut nodes: Vec<(Sha, Vec<Sha>)> = Vec::new();
         let mut stored: Vec<i64> = Vec::new();
         let mut outside: HashMap<Sha, i64> = HashMap::new();
@@ -229,10 +289,7 @@ impl Call<'_> {
             }
         }
         drop(rows_);
-        if nodes.is_empty() {
-            return Ok(false);
-        }
-        let gens = generations(&nodes, &outside);
+        let gens = generations(&nodes, |p| outside.get(p).copied());
         let mut update = self
             .conn
             .prepare_cached("UPDATE commits SET generation = ?2 WHERE sha = ?1")?;
@@ -241,7 +298,7 @@ impl Call<'_> {
                 update.execute(params![sha.as_str(), new])?;
             }
         }
-        Ok(true)
+        Ok(())
     }
 }
 
@@ -261,13 +318,16 @@ mod tests {
             (s(4), vec![s(3), s(9)]),
         ];
         let outside = HashMap::from([(s(1), 5)]);
-        assert_eq!(generations(&nodes, &outside), vec![7, 6, 8]);
+        assert_eq!(
+            generations(&nodes, |p| outside.get(p).copied()),
+            vec![7, 6, 8]
+        );
     }
 
     #[test]
     fn a_forged_cycle_terminates() {
         let nodes = vec![(s(1), vec![s(2)]), (s(2), vec![s(1)])];
-        let g = generations(&nodes, &HashMap::new());
+        let g = generations(&nodes, |_| None);
         assert_eq!(g.len(), 2);
     }
 }

@@ -82,7 +82,7 @@ fn only_new_commits(fresh: &HashMap<Sha, Fresh>, include: &Sha, exclude: &Sha) -
 }
 
 impl Call<'_> {
-    pub(super) fn record_deployment(&mut self, nd: NewDeployment) -> Result<Deployment> {
+    pub(super) fn record_deployment(&mut self, nd: &NewDeployment) -> Result<Deployment> {
         self.ensure_service(&nd.service)?;
         self.ensure_environment(&nd.environment)?;
         let recorded = self.record_commits(&nd.commits)?;
@@ -106,38 +106,20 @@ impl Call<'_> {
             }
         }
 
-        self.conn
-            .prepare_cached(
-                "INSERT INTO deployments (service, environment, version, commit_sha, status, kind,
-                     started_at, finished_at, external_id, url, created_by, source)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                nd.service.as_str(),
-                nd.environment.as_str(),
-                nd.version,
-                nd.commit_sha.as_str(),
-                nd.status.as_str(),
-                nd.kind.as_str(),
-                to_micros(nd.started_at),
-                nd.finished_at.map(to_micros),
-                nd.external_id,
-                nd.url,
-                self.ctx.actor,
-                self.ctx.source.as_str(),
-            ])?;
+        // Not stored yet: `settle` works out everything about it first and inserts the
+        // row once, complete (an insert then an update would write every index twice).
         let mut d = Deployment {
-            id: self.conn.last_insert_rowid(),
-            service: nd.service,
-            environment: nd.environment,
-            version: nd.version,
-            commit_sha: nd.commit_sha,
+            id: 0,
+            service: nd.service.clone(),
+            environment: nd.environment.clone(),
+            version: nd.version.clone(),
+            commit_sha: nd.commit_sha.clone(),
             status: nd.status,
             kind: nd.kind,
             started_at: nd.started_at,
             finished_at: nd.finished_at,
-            external_id: nd.external_id,
-            url: nd.url,
+            external_id: nd.external_id.clone(),
+            url: nd.url.clone(),
             created_by: self.ctx.actor.clone(),
             source: self.ctx.source,
             rollback_of: None,
@@ -145,7 +127,7 @@ impl Call<'_> {
             change_count: 0,
             changes_complete: true,
         };
-        self.settle(&mut d, &sent, true)?;
+        self.settle(&mut d, &sent)?;
         Ok(d)
     }
 
@@ -188,7 +170,7 @@ impl Call<'_> {
         }
         d.status = status;
         d.finished_at = Some(finished_at);
-        self.settle(&mut d, sent, false)?;
+        self.settle(&mut d, sent)?;
         Ok(d)
     }
 
@@ -225,39 +207,101 @@ impl Call<'_> {
     }
 
     /// Steps shared by a new deployment and a finished one: rollback classification,
-    /// shipped changes, the stored row, projections, and the event.
-    /// `fresh`: the deployment was inserted by this call, so it has no stored changes.
-    fn settle(&mut self, d: &mut Deployment, sent: &Sent, fresh: bool) -> Result<()> {
-        if d.status == DeploymentStatus::Succeeded {
-            self.classify(d)?;
+    /// shipped changes, the stored row, projections, and the event. A deployment with
+    /// id 0 is new: its row is inserted here, with everything already known.
+    fn settle(&mut self, d: &mut Deployment, sent: &Sent) -> Result<()> {
+        let new = d.id == 0;
+        let (current, replaced) = if d.status == DeploymentStatus::Succeeded {
+            self.classify(d)?
+        } else {
+            (None, None)
+        };
+        let shipped = self.shipped_changes(d, sent)?;
+        if new {
+            self.insert_deployment(d)?;
+        } else {
+            self.conn
+                .prepare_cached(
+                    "UPDATE deployments SET status = ?2, kind = ?3, finished_at = ?4,
+                         rollback_of = ?5, previous_id = ?6, change_count = ?7,
+                         changes_complete = ?8
+                     WHERE id = ?1",
+                )?
+                .execute(params![
+                    d.id,
+                    d.status.as_str(),
+                    d.kind.as_str(),
+                    d.finished_at.map(to_micros),
+                    d.rollback_of,
+                    d.previous_id,
+                    d.change_count,
+                    d.changes_complete,
+                ])?;
+            self.conn
+                .prepare_cached("DELETE FROM deployment_changes WHERE deployment_id = ?1")?
+                .execute([d.id])?;
         }
-        self.shipped_changes(d, sent, fresh)?;
-        self.conn
-            .prepare_cached(
-                "UPDATE deployments SET status = ?2, kind = ?3, finished_at = ?4, rollback_of = ?5,
-                     previous_id = ?6, change_count = ?7, changes_complete = ?8
-                 WHERE id = ?1",
-            )?
-            .execute(params![
-                d.id,
-                d.status.as_str(),
-                d.kind.as_str(),
-                d.finished_at.map(to_micros),
-                d.rollback_of,
-                d.previous_id,
-                d.change_count,
-                d.changes_complete,
-            ])?;
+        if let Some(mut replaced) = replaced {
+            self.conn
+                .prepare_cached("UPDATE deployments SET status = 'rolled_back' WHERE id = ?1")?
+                .execute([replaced.id])?;
+            replaced.status = DeploymentStatus::RolledBack;
+            self.append(events::rolled_back(&replaced, d.id))?;
+        }
+        if !shipped.is_empty() {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO deployment_changes (deployment_id, position, sha)
+                     SELECT ?1, key, value FROM json_each(?2)",
+                )?
+                .execute(params![
+                    d.id,
+                    rows::json_array(shipped.iter().map(Sha::as_str))
+                ])?;
+        }
         if d.status == DeploymentStatus::Succeeded {
-            self.refresh_current(&d.service, &d.environment)?;
+            // The newest successful deployment is the current one without asking again.
+            let newest = current.is_none_or(|c| (c.finished_at, c.id) <= (d.finished_at, d.id));
+            self.refresh_current(&d.service, &d.environment, newest.then_some(d.id))?;
             self.refresh_drift(&d.service, &d.environment)?;
         }
         self.append(events::deployment(d))
     }
 
-    /// Marks a deployment that puts back what ran before as a rollback of the one it
-    /// replaces, which becomes `rolled_back`.
-    fn classify(&mut self, d: &mut Deployment) -> Result<()> {
+    fn insert_deployment(&mut self, d: &mut Deployment) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO deployments (service, environment, version, commit_sha, status, kind,
+                     started_at, finished_at, external_id, url, created_by, source, rollback_of,
+                     previous_id, change_count, changes_complete)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+            )?
+            .execute(params![
+                d.service.as_str(),
+                d.environment.as_str(),
+                d.version,
+                d.commit_sha.as_str(),
+                d.status.as_str(),
+                d.kind.as_str(),
+                to_micros(d.started_at),
+                d.finished_at.map(to_micros),
+                d.external_id,
+                d.url,
+                d.created_by,
+                d.source.as_str(),
+                d.rollback_of,
+                d.previous_id,
+                d.change_count,
+                d.changes_complete,
+            ])?;
+        d.id = self.conn.last_insert_rowid();
+        Ok(())
+    }
+
+    /// Classifies `d` as a rollback when it puts back what ran before. Returns the
+    /// current deployment before `d`, and the one `d` rolls back (to be marked
+    /// `rolled_back` once `d` is stored).
+    fn classify(&mut self, d: &mut Deployment) -> Result<(Option<Deployment>, Option<Deployment>)> {
         let (service, env) = (d.service.as_str(), d.environment.as_str());
         let current = queries::current(self.conn, service, env, Some(d.id))?;
         let ran_before = match &current {
@@ -284,19 +328,17 @@ impl Call<'_> {
         let classified = logic::classify(d.kind, &d.commit_sha, current.as_ref(), ran_before);
         d.kind = classified.kind;
         d.rollback_of = classified.rollback_of;
-        if let Some(mut replaced) = current.filter(|c| Some(c.id) == classified.rollback_of) {
-            self.conn
-                .prepare_cached("UPDATE deployments SET status = 'rolled_back' WHERE id = ?1")?
-                .execute([replaced.id])?;
-            replaced.status = DeploymentStatus::RolledBack;
-            self.append(events::rolled_back(&replaced, d.id))?;
-        }
-        Ok(())
+        let replaced = current
+            .as_ref()
+            .filter(|c| Some(c.id) == classified.rollback_of)
+            .cloned();
+        Ok((current, replaced))
     }
 
     /// What `d` shipped since the previous successful deployment of its service to its
-    /// environment (or, for a first one, within the first-deploy horizon).
-    fn shipped_changes(&mut self, d: &mut Deployment, sent: &Sent, fresh: bool) -> Result<()> {
+    /// environment (or, for a first one, within the first-deploy horizon), newest first.
+    /// Sets `previous_id`, `change_count` and `changes_complete`.
+    fn shipped_changes(&mut self, d: &mut Deployment, sent: &Sent) -> Result<Vec<Sha>> {
         let as_of = to_micros(d.finished_at.unwrap_or(d.started_at));
         let sql = concat!(
             "SELECT ",
@@ -345,24 +387,8 @@ impl Call<'_> {
             }
         }
         between.keep_only_service(self.conn, d.service.as_str(), &extra)?;
-        if !fresh {
-            self.conn
-                .prepare_cached("DELETE FROM deployment_changes WHERE deployment_id = ?1")?
-                .execute([d.id])?;
-        }
-        if !between.shas.is_empty() {
-            self.conn
-                .prepare_cached(
-                    "INSERT INTO deployment_changes (deployment_id, position, sha)
-                     SELECT ?1, key, value FROM json_each(?2)",
-                )?
-                .execute(params![
-                    d.id,
-                    rows::json_array(between.shas.iter().map(Sha::as_str))
-                ])?;
-        }
         d.change_count = between.shas.len() as u32;
         d.changes_complete = between.complete;
-        Ok(())
+        Ok(between.shas)
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct Call<'a> {
 pub(crate) fn apply(
     conn: &Connection,
     ctx: &WriteContext,
-    commands: Vec<Command>,
+    commands: &[Command],
 ) -> Result<(Written, Vec<Event>)> {
     let at = to_micros(ctx.at);
     if let Some(d) = &ctx.delivery {
@@ -80,50 +80,57 @@ pub(crate) fn apply(
 }
 
 impl Call<'_> {
-    fn command(&mut self, command: Command) -> Result<Outcome> {
+    /// Commands are borrowed: the writer may apply a call twice (see `writer`).
+    fn command(&mut self, command: &Command) -> Result<Outcome> {
         match command {
-            Command::CreateTeam { name, display_name } => self.create_team(name, display_name),
-            Command::UpdateTeam { name, display_name } => self.update_team(name, display_name),
-            Command::DeleteTeam { name } => self.delete_team(name),
-            Command::CreateService {
-                name,
-                team,
-                repository,
-            } => self.create_service(name, team, repository),
-            Command::UpdateService {
-                name,
-                team,
-                repository,
-            } => self.update_service(name, team, repository),
-            Command::DeleteService { name } => self.delete_service(name),
-            Command::CreateEnvironment {
-                name,
-                production,
-                order,
-            } => self.create_environment(name, production, order),
-            Command::UpdateEnvironment {
-                name,
-                production,
-                order,
-            } => self.update_environment(name, production, order),
-            Command::DeleteEnvironment { name } => self.delete_environment(name),
-            Command::CreateToken {
-                name,
-                scope,
-                hash,
-                prefix,
-            } => self.create_token(name, scope, hash, prefix),
-            Command::RevokeToken { id } => self.revoke_token(id),
             Command::RecordCommits { commits } => {
-                let r = self.record_commits(&commits)?;
+                let r = self.record_commits(commits)?;
                 Ok(Outcome::Commits {
                     recorded: r.recorded,
                     already_known: r.already_known,
                 })
             }
-            Command::UpsertPullRequest(pr) => self.upsert_pull_request(pr),
             Command::RecordDeployment(nd) => self.record_deployment(nd).map(Outcome::Deployment),
-            Command::FinishDeployment(f) => self.finish_deployment(f).map(Outcome::Deployment),
+            Command::FinishDeployment(f) => {
+                self.finish_deployment(f.clone()).map(Outcome::Deployment)
+            }
+            Command::UpsertPullRequest(pr) => self.upsert_pull_request(pr.clone()),
+            Command::CreateTeam { name, display_name } => {
+                self.create_team(name.clone(), display_name.clone())
+            }
+            Command::UpdateTeam { name, display_name } => {
+                self.update_team(name.clone(), display_name.clone())
+            }
+            Command::DeleteTeam { name } => self.delete_team(name.clone()),
+            Command::CreateService {
+                name,
+                team,
+                repository,
+            } => self.create_service(name.clone(), team.clone(), repository.clone()),
+            Command::UpdateService {
+                name,
+                team,
+                repository,
+            } => self.update_service(name.clone(), team.clone(), repository.clone()),
+            Command::DeleteService { name } => self.delete_service(name.clone()),
+            Command::CreateEnvironment {
+                name,
+                production,
+                order,
+            } => self.create_environment(name.clone(), *production, *order),
+            Command::UpdateEnvironment {
+                name,
+                production,
+                order,
+            } => self.update_environment(name.clone(), *production, *order),
+            Command::DeleteEnvironment { name } => self.delete_environment(name.clone()),
+            Command::CreateToken {
+                name,
+                scope,
+                hash,
+                prefix,
+            } => self.create_token(name.clone(), *scope, hash.clone(), prefix.clone()),
+            Command::RevokeToken { id } => self.revoke_token(id.clone()),
         }
     }
 

@@ -15,21 +15,29 @@ use crate::{graph, queries, rows};
 type Key = (String, String);
 
 impl Call<'_> {
-    /// Re-reads the latest successful deployment of a service to an environment.
+    /// Stores the latest successful deployment of a service to an environment: `known`
+    /// when the caller knows it, else read back.
     pub(super) fn refresh_current(
         &mut self,
         service: &ServiceName,
         env: &EnvironmentName,
+        known: Option<i64>,
     ) -> Result<()> {
-        match queries::current(self.conn, service.as_str(), env.as_str(), None)? {
-            Some(d) => {
+        let current = match known {
+            Some(id) => Some(id),
+            None => {
+                queries::current(self.conn, service.as_str(), env.as_str(), None)?.map(|d| d.id)
+            }
+        };
+        match current {
+            Some(id) => {
                 self.conn
                     .prepare_cached(
                         "INSERT INTO current_deployments (service, environment, deployment_id)
                          VALUES (?1, ?2, ?3)
                          ON CONFLICT (service, environment) DO UPDATE SET deployment_id = excluded.deployment_id",
                     )?
-                    .execute(params![service.as_str(), env.as_str(), d.id])?;
+                    .execute(params![service.as_str(), env.as_str(), id])?;
             }
             None => {
                 self.conn
