@@ -1,12 +1,12 @@
 //! Opening connections with rodeo's pragmas: the writer's read-write one, and the read
 //! pool's read-only ones.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::Result;
-use crate::options::SqliteOptions;
+use crate::options::{SqliteOptions, Synchronous};
 
 /// Enough cached statements for every query rodeo runs on a connection.
 const STATEMENT_CACHE: usize = 256;
@@ -22,7 +22,13 @@ pub(crate) fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connec
     )?;
     conn.busy_timeout(options.busy_timeout)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
+    // FULL durability on a file is kept by flushing the WAL beside the writer (see
+    // `durable`), so SQLite's own COMMIT need not wait for the disk.
+    let synchronous = match options.synchronous {
+        Synchronous::Full if wal_path(&conn).is_none() => "FULL",
+        Synchronous::Full | Synchronous::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     // Checkpoints run beside the writer, not inside its commits (see `checkpoint`).
     conn.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -30,6 +36,13 @@ pub(crate) fn open_writer(path: &Path, options: &SqliteOptions) -> Result<Connec
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     tune(&conn, WRITER_CACHE_KIB)?;
     Ok(conn)
+}
+
+/// The `-wal` file of a connection's database, if it has a file.
+pub(crate) fn wal_path(conn: &Connection) -> Option<PathBuf> {
+    conn.path()
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(format!("{p}-wal")))
 }
 
 /// A read-only connection for the read pool.

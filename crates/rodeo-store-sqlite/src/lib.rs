@@ -32,8 +32,11 @@
 //! Pragmas: `journal_mode=WAL`, `foreign_keys=ON`, a `busy_timeout`, and
 //! `synchronous` from [`SqliteOptions::synchronous`]:
 //!
-//! - `FULL` (default): the WAL is fsynced at every commit; a power loss loses nothing
-//!   that was acknowledged.
+//! - `FULL` (default): every group commit is flushed to disk (`fdatasync` of the WAL)
+//!   before any of its callers is answered; a power loss loses nothing that was
+//!   acknowledged. The flush runs on its own thread while the writer applies the next
+//!   group (see `durable`), so a reader may see a write a few milliseconds before it
+//!   is acknowledged; events are published only once it is durable.
 //! - `NORMAL`: fsync only at checkpoints; a power loss may lose the last transactions
 //!   acknowledged before it (the file stays consistent).
 //!
@@ -63,6 +66,7 @@ use tokio::sync::broadcast;
 
 mod checkpoint;
 mod connection;
+mod durable;
 mod error;
 mod graph;
 mod migrate;
@@ -77,6 +81,7 @@ mod writer;
 pub use options::{SqliteOptions, Synchronous};
 
 use checkpoint::Checkpointer;
+use durable::Durability;
 use readers::Readers;
 use writer::Writer;
 
@@ -105,7 +110,14 @@ impl SqliteStore {
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let checkpointer = Checkpointer::start(connection::open_writer(path, &options)?)
             .map_err(StoreError::database)?;
-        let writer = Writer::start(conn, checkpointer, events.clone(), options.max_batch)
+        // FULL durability with the flush taken off the writer's path (see `durable`).
+        let durability = match (options.synchronous, connection::wal_path(&conn)) {
+            (Synchronous::Full, Some(wal)) => {
+                Durability::flushed(wal, events.clone()).map_err(StoreError::database)?
+            }
+            _ => Durability::immediate(events.clone()),
+        };
+        let writer = Writer::start(conn, checkpointer, durability, options.max_batch)
             .map_err(StoreError::database)?;
         Ok(Self {
             path: path.to_owned(),

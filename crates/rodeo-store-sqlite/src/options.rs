@@ -6,8 +6,9 @@ use std::time::Duration;
 
 /// SQLite's `synchronous` setting, the one durability knob that matters in WAL mode.
 ///
-/// - [`Synchronous::Full`] (default): the WAL is fsynced at every commit, so an
-///   acknowledged write survives a power loss or OS crash.
+/// - [`Synchronous::Full`] (default): every group commit is flushed to disk (`fdatasync`
+///   of the WAL) before it is acknowledged, so an acknowledged write survives a power
+///   loss or OS crash. The flush runs beside the writer (see `durable`).
 /// - [`Synchronous::Normal`]: the WAL is fsynced only at checkpoints, so a power loss
 ///   or OS crash may lose the last transactions acknowledged before it (the database
 ///   stays consistent). Faster on slow disks.
@@ -19,15 +20,6 @@ pub enum Synchronous {
     #[default]
     Full,
     Normal,
-}
-
-impl Synchronous {
-    pub(crate) fn pragma(self) -> &'static str {
-        match self {
-            Self::Full => "FULL",
-            Self::Normal => "NORMAL",
-        }
-    }
 }
 
 /// Options for [`crate::SqliteStore::open`].

@@ -20,12 +20,11 @@ use std::thread::JoinHandle;
 use rodeo_domain::{Command, Event, WriteContext};
 use rodeo_store::{StoreError, Written};
 use rusqlite::Connection;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
 
 use crate::checkpoint::Checkpointer;
+use crate::durable::{Applied, Durability, FlushFailed, Reply};
 use crate::write;
-
-type Reply = oneshot::Sender<Result<Written, StoreError>>;
 
 struct Job {
     ctx: WriteContext,
@@ -51,13 +50,13 @@ impl Writer {
     pub(crate) fn start(
         conn: Connection,
         checkpointer: Checkpointer,
-        events: broadcast::Sender<Event>,
+        durability: Durability,
         max_batch: usize,
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("rodeo-sqlite-writer".into())
-            .spawn(move || run(conn, checkpointer, rx, events, max_batch.max(1)))?;
+            .spawn(move || run(conn, checkpointer, durability, rx, max_batch.max(1)))?;
         Ok(Self {
             queue: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
@@ -102,8 +101,8 @@ impl Writer {
 fn run(
     mut conn: Connection,
     mut checkpointer: Checkpointer,
+    mut durability: Durability,
     queue: Receiver<Job>,
-    events: broadcast::Sender<Event>,
     max_batch: usize,
 ) {
     while let Ok(first) = queue.recv() {
@@ -114,19 +113,23 @@ fn run(
                 Err(_) => break,
             }
         }
-        if commit_batch(&mut conn, batch, &events) {
+        if durability.failed() {
+            let e = std::io::Error::other("an earlier flush of the WAL failed");
+            fail_all(batch.into_iter().map(|j| j.reply), FlushFailed(Arc::new(e)));
+            continue;
+        }
+        if commit_batch(&mut conn, batch, &durability) {
             checkpointer.committed();
         }
         checkpointer.catch_up(&conn);
     }
+    durability.stop();
     checkpointer.stop();
     // Closing: fold the WAL back into the database file so it is self-contained.
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
         tracing::warn!(error = %e, "final WAL checkpoint failed");
     }
 }
-
-type Applied = Result<(Written, Vec<Event>), StoreError>;
 
 /// How a group applies its calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +151,7 @@ enum Attempt {
 }
 
 /// Returns whether the group was committed.
-fn commit_batch(conn: &mut Connection, batch: Vec<Job>, events: &broadcast::Sender<Event>) -> bool {
+fn commit_batch(conn: &mut Connection, batch: Vec<Job>, durability: &Durability) -> bool {
     let mut attempt = apply_group(conn, &batch, Isolation::Optimistic);
     if matches!(attempt, Attempt::Redo) {
         attempt = apply_group(conn, &batch, Isolation::Savepoints);
@@ -161,25 +164,15 @@ fn commit_batch(conn: &mut Connection, batch: Vec<Job>, events: &broadcast::Send
                 rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERNAL),
                 Some("a write group could not be applied".into()),
             );
-            fail_all(batch.into_iter().map(|j| j.reply), err);
+            fail_all(batch.into_iter().map(|j| j.reply), batch_failed(err));
             return false;
         }
         Attempt::Failed(e) => {
-            fail_all(batch.into_iter().map(|j| j.reply), e);
+            fail_all(batch.into_iter().map(|j| j.reply), batch_failed(e));
             return false;
         }
     };
-    for (job, result) in batch.into_iter().zip(results) {
-        let answer = result.map(|(written, new_events)| {
-            for e in new_events {
-                // No subscriber is not an error.
-                let _ = events.send(e);
-            }
-            written
-        });
-        // The caller may have gone away; the write stands regardless.
-        let _ = job.reply.send(answer);
-    }
+    durability.committed(batch.into_iter().map(|j| j.reply).zip(results).collect());
     true
 }
 
@@ -291,10 +284,34 @@ fn apply_in_savepoint(conn: &Connection, ctx: &WriteContext, commands: &[Command
     }
 }
 
-fn fail_all(replies: impl Iterator<Item = Reply>, e: rusqlite::Error) {
+fn batch_failed(e: rusqlite::Error) -> BatchFailed {
+    BatchFailed(Arc::new(e))
+}
+
+/// Answers every caller with `e` (shared: the error is not `Clone`).
+fn fail_all<E>(replies: impl Iterator<Item = Reply>, e: E)
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
     tracing::error!(error = %e, "SQLite write batch failed");
     let shared = Arc::new(e);
     for reply in replies {
-        let _ = reply.send(Err(StoreError::database(BatchFailed(Arc::clone(&shared)))));
+        let _ = reply.send(Err(StoreError::database(Shared(Arc::clone(&shared)))));
+    }
+}
+
+/// One error answered to several callers.
+#[derive(Debug)]
+struct Shared<E>(Arc<E>);
+
+impl<E: std::fmt::Display> std::fmt::Display for Shared<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: std::error::Error> std::error::Error for Shared<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
