@@ -22,3 +22,7 @@ SELECT parent, commit_id, position FROM commit_parents WHERE parent_id IS NULL;
 
 DROP INDEX commit_parents_by_parent;
 CREATE INDEX commit_parents_by_parent_id ON commit_parents (parent_id) WHERE parent_id IS NOT NULL;
+
+-- Whether a sha ran before (rollback detection) is probed by (service, sha), so the
+-- check reads a few rows however long a service's history is.
+CREATE INDEX deployments_by_sha ON deployments (service, commit_sha);

@@ -8,10 +8,13 @@
 //!
 //! A checkpoint running beside a busy writer never quite catches up (the writer keeps
 //! appending), and SQLite only starts the WAL over from its beginning when a write
-//! begins after a *complete* checkpoint. So once the background pass is done, the
-//! writer finishes the job itself between two groups ([`Checkpointer::catch_up`]):
-//! a short PASSIVE checkpoint of the few frames appended meanwhile, after which the
-//! next write restarts the WAL instead of growing it forever.
+//! begins after a *complete* checkpoint. So once the WAL has grown past
+//! [`CATCH_UP_FRAMES`] and a background pass is done, the writer finishes the job
+//! itself between two groups ([`Checkpointer::catch_up`]): a PASSIVE checkpoint of
+//! the frames appended meanwhile, after which the next write restarts the WAL instead
+//! of growing it forever. A catch-up costs the writer two flushes (WAL, then
+//! database), tens of milliseconds, so it is rare: background passes keep the backlog
+//! short, and the WAL is allowed to reach a few tens of megabytes first.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -23,17 +26,27 @@ use rusqlite::Connection;
 /// Commits between two background checkpoints.
 const COMMITS_PER_CHECKPOINT: u32 = 16;
 
+/// WAL frames (pages, 4 KiB each) beyond which the writer catches up: 32 MiB.
+const CATCH_UP_FRAMES: i64 = 8192;
+
 pub(crate) struct Checkpointer {
     nudge: Option<SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
     commits: u32,
-    /// Set by the background pass when it finished; the writer then catches up.
+    /// Set by the background pass when it found the WAL past [`CATCH_UP_FRAMES`]; the
+    /// writer then catches up.
     done: Arc<AtomicBool>,
 }
 
-fn checkpoint(conn: &Connection) {
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-        tracing::warn!(error = %e, "WAL checkpoint failed; it will be retried");
+/// Returns the number of frames in the WAL.
+fn checkpoint(conn: &Connection) -> i64 {
+    // (busy, frames in the WAL, frames copied)
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1)) {
+        Ok(frames) => frames,
+        Err(e) => {
+            tracing::warn!(error = %e, "WAL checkpoint failed; it will be retried");
+            0
+        }
     }
 }
 
@@ -86,7 +99,8 @@ impl Checkpointer {
 
 fn run(conn: &Connection, nudges: &Receiver<()>, done: &AtomicBool) {
     while nudges.recv().is_ok() {
-        checkpoint(conn);
-        done.store(true, Ordering::Release);
+        if checkpoint(conn) >= CATCH_UP_FRAMES {
+            done.store(true, Ordering::Release);
+        }
     }
 }

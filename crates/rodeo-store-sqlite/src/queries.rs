@@ -1,7 +1,7 @@
 //! Single-row and small lookups shared by the writer and the read pool, so both sides
 //! read a row the same way.
 
-use rodeo_domain::{Deployment, Environment, Service, Team};
+use rodeo_domain::{Deployment, Environment, Service, Sha, Team};
 use rusqlite::{Connection, OptionalExtension};
 
 use crate::error::Result;
@@ -97,6 +97,74 @@ pub(crate) fn current(
         .query_row(
             rusqlite::params![service, environment, except.unwrap_or(0)],
             rows::deployment,
+        )
+        .optional()?)
+}
+
+/// The columns of a deployment the writer decides with, without decoding the row.
+pub(crate) struct Brief {
+    pub(crate) id: i64,
+    pub(crate) commit_sha: Sha,
+    pub(crate) finished_at: Option<i64>,
+}
+
+fn brief(r: &rusqlite::Row<'_>) -> rusqlite::Result<Brief> {
+    Ok(Brief {
+        id: r.get(0)?,
+        commit_sha: rows::sha(r, 1)?,
+        finished_at: r.get(2)?,
+    })
+}
+
+/// [`current`], briefly.
+pub(crate) fn current_brief(
+    conn: &Connection,
+    service: &str,
+    environment: &str,
+    except: Option<i64>,
+) -> Result<Option<Brief>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, commit_sha, finished_at FROM deployments
+             WHERE service = ?1 AND environment = ?2 AND status = 'succeeded' AND id <> ?3
+             ORDER BY finished_at DESC, id DESC LIMIT 1",
+        )?
+        .query_row(
+            rusqlite::params![service, environment, except.unwrap_or(0)],
+            brief,
+        )
+        .optional()?)
+}
+
+/// The deployment a new one at `as_of` follows: the latest that ran (succeeded, or
+/// succeeded and was rolled back) finished no later than `as_of`, other than `except`.
+pub(crate) fn previous_brief(
+    conn: &Connection,
+    service: &str,
+    environment: &str,
+    except: i64,
+    as_of: i64,
+) -> Result<Option<Brief>> {
+    Ok(conn
+        .prepare_cached(
+            // One ordered probe per status: `status IN (..)` would make SQLite read
+            // and sort the environment's whole history to find the latest row.
+            "SELECT * FROM (
+                 SELECT id, commit_sha, finished_at FROM deployments
+                 WHERE service = ?1 AND environment = ?2 AND status = 'succeeded'
+                   AND finished_at <= ?4 AND id <> ?3
+                 ORDER BY finished_at DESC, id DESC LIMIT 1)
+             UNION ALL
+             SELECT * FROM (
+                 SELECT id, commit_sha, finished_at FROM deployments
+                 WHERE service = ?1 AND environment = ?2 AND status = 'rolled_back'
+                   AND finished_at <= ?4 AND id <> ?3
+                 ORDER BY finished_at DESC, id DESC LIMIT 1)
+             ORDER BY finished_at DESC, id DESC LIMIT 1",
+        )?
+        .query_row(
+            rusqlite::params![service, environment, except, as_of],
+            brief,
         )
         .optional()?)
 }

@@ -17,6 +17,22 @@ pub fn generation(parents: impl IntoIterator<Item = Option<i64>>) -> i64 {
         .unwrap_or(0)
 }
 
+/// What classification needs of the current deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Current<'a> {
+    pub id: i64,
+    pub commit_sha: &'a Sha,
+}
+
+impl<'a> From<&'a Deployment> for Current<'a> {
+    fn from(d: &'a Deployment) -> Self {
+        Self {
+            id: d.id,
+            commit_sha: &d.commit_sha,
+        }
+    }
+}
+
 /// How a deployment that just succeeded is classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Classified {
@@ -32,11 +48,11 @@ pub struct Classified {
 pub fn classify(
     requested: DeploymentKind,
     new_sha: &Sha,
-    current: Option<&Deployment>,
+    current: Option<Current<'_>>,
     ran_before_current: bool,
 ) -> Classified {
     let Some(current) =
-        current.filter(|c| c.commit_sha != *new_sha || requested == DeploymentKind::Rollback)
+        current.filter(|c| c.commit_sha != new_sha || requested == DeploymentKind::Rollback)
     else {
         return Classified {
             kind: requested,
@@ -290,7 +306,12 @@ mod tests {
     #[test]
     fn redeploying_an_old_sha_over_a_newer_one_is_a_rollback() {
         let current = deployed(7, sha('b'));
-        let c = classify(DeploymentKind::Normal, &sha('a'), Some(&current), true);
+        let c = classify(
+            DeploymentKind::Normal,
+            &sha('a'),
+            Some((&current).into()),
+            true,
+        );
         assert_eq!(
             c,
             Classified {
@@ -304,11 +325,23 @@ mod tests {
     fn a_new_sha_or_a_redeploy_of_the_current_one_is_not() {
         let current = deployed(7, sha('b'));
         assert_eq!(
-            classify(DeploymentKind::Normal, &sha('c'), Some(&current), false).kind,
+            classify(
+                DeploymentKind::Normal,
+                &sha('c'),
+                Some((&current).into()),
+                false
+            )
+            .kind,
             DeploymentKind::Normal
         );
         assert_eq!(
-            classify(DeploymentKind::Normal, &sha('b'), Some(&current), true).kind,
+            classify(
+                DeploymentKind::Normal,
+                &sha('b'),
+                Some((&current).into()),
+                true
+            )
+            .kind,
             DeploymentKind::Normal
         );
         assert_eq!(
@@ -320,7 +353,12 @@ mod tests {
     #[test]
     fn an_explicit_rollback_names_what_it_replaced() {
         let current = deployed(9, sha('b'));
-        let c = classify(DeploymentKind::Rollback, &sha('c'), Some(&current), false);
+        let c = classify(
+            DeploymentKind::Rollback,
+            &sha('c'),
+            Some((&current).into()),
+            false,
+        );
         assert_eq!(c.rollback_of, Some(9));
         assert_eq!(
             classify(DeploymentKind::Rollback, &sha('c'), None, false).rollback_of,

@@ -283,7 +283,12 @@ impl Writer<'_> {
             Some(r) => r.try_get("ran_before").db()?,
             None => false,
         };
-        let classified = logic::classify(d.kind, &d.commit_sha, current.as_ref(), ran_before);
+        let classified = logic::classify(
+            d.kind,
+            &d.commit_sha,
+            current.as_ref().map(Into::into),
+            ran_before,
+        );
         d.kind = classified.kind;
         d.rollback_of = classified.rollback_of;
         if let Some(replaced) = classified.rollback_of {

@@ -9,13 +9,14 @@ use rodeo_domain::{
 };
 use rodeo_store::logic::{self, events};
 use rodeo_store::StoreError;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::params;
 
 use super::commits::Fresh;
 use super::Call;
 use crate::error::Result;
 use crate::graph::Between;
-use crate::rows::{self, deployment_columns};
+use crate::queries::Brief;
+use crate::rows;
 use crate::{graph, queries};
 
 fn invalid(field: &str, message: String) -> crate::error::Error {
@@ -261,7 +262,8 @@ impl Call<'_> {
         }
         if d.status == DeploymentStatus::Succeeded {
             // The newest successful deployment is the current one without asking again.
-            let newest = current.is_none_or(|c| (c.finished_at, c.id) <= (d.finished_at, d.id));
+            let newest = current
+                .is_none_or(|c| (c.finished_at, c.id) <= (d.finished_at.map(to_micros), d.id));
             self.refresh_current(&d.service, &d.environment, newest.then_some(d.id))?;
             self.refresh_drift(&d.service, &d.environment)?;
         }
@@ -301,37 +303,49 @@ impl Call<'_> {
     /// Classifies `d` as a rollback when it puts back what ran before. Returns the
     /// current deployment before `d`, and the one `d` rolls back (to be marked
     /// `rolled_back` once `d` is stored).
-    fn classify(&mut self, d: &mut Deployment) -> Result<(Option<Deployment>, Option<Deployment>)> {
+    fn classify(&mut self, d: &mut Deployment) -> Result<(Option<Brief>, Option<Deployment>)> {
         let (service, env) = (d.service.as_str(), d.environment.as_str());
-        let current = queries::current(self.conn, service, env, Some(d.id))?;
+        let current = queries::current_brief(self.conn, service, env, Some(d.id))?;
         let ran_before = match &current {
-            Some(c) => self
-                .conn
-                .prepare_cached(
+            Some(c) if c.commit_sha != d.commit_sha => {
+                // Two probes, each on its own index (by version, by sha), so the check
+                // reads a handful of rows however long the history is.
+                let before = c.finished_at.unwrap_or(i64::MIN);
+                let probe = |sql: &str, value: &str| -> Result<bool> {
+                    Ok(self
+                        .conn
+                        .prepare_cached(sql)?
+                        .query_row(params![service, env, before, d.id, value], |r| r.get(0))?)
+                };
+                probe(
                     "SELECT EXISTS (SELECT 1 FROM deployments
-                     WHERE service = ?1 AND environment = ?2 AND status IN ('succeeded', 'rolled_back')
-                       AND finished_at < ?3 AND id <> ?4 AND (commit_sha = ?5 OR version = ?6))",
+                     WHERE service = ?1 AND version = ?5 AND environment = ?2
+                       AND status IN ('succeeded', 'rolled_back') AND finished_at < ?3
+                       AND id <> ?4)",
+                    &d.version,
+                )? || probe(
+                    // Without the hint the planner prefers deployments_by_target,
+                    // which scans the whole history of the environment.
+                    "SELECT EXISTS (SELECT 1 FROM deployments INDEXED BY deployments_by_sha
+                     WHERE service = ?1 AND commit_sha = ?5 AND environment = ?2
+                       AND status IN ('succeeded', 'rolled_back') AND finished_at < ?3
+                       AND id <> ?4)",
+                    d.commit_sha.as_str(),
                 )?
-                .query_row(
-                    params![
-                        service,
-                        env,
-                        c.finished_at.map_or(i64::MIN, to_micros),
-                        d.id,
-                        d.commit_sha.as_str(),
-                        d.version
-                    ],
-                    |r| r.get(0),
-                )?,
-            None => false,
+            }
+            _ => false,
         };
-        let classified = logic::classify(d.kind, &d.commit_sha, current.as_ref(), ran_before);
+        let brief = current.as_ref().map(|c| logic::Current {
+            id: c.id,
+            commit_sha: &c.commit_sha,
+        });
+        let classified = logic::classify(d.kind, &d.commit_sha, brief, ran_before);
         d.kind = classified.kind;
         d.rollback_of = classified.rollback_of;
-        let replaced = current
-            .as_ref()
-            .filter(|c| Some(c.id) == classified.rollback_of)
-            .cloned();
+        let replaced = match classified.rollback_of {
+            Some(id) => queries::deployment(self.conn, id)?,
+            None => None,
+        };
         Ok((current, replaced))
     }
 
@@ -340,22 +354,13 @@ impl Call<'_> {
     /// Sets `previous_id`, `change_count` and `changes_complete`.
     fn shipped_changes(&mut self, d: &mut Deployment, sent: &Sent) -> Result<Vec<Sha>> {
         let as_of = to_micros(d.finished_at.unwrap_or(d.started_at));
-        let sql = concat!(
-            "SELECT ",
-            deployment_columns!(),
-            " FROM deployments d
-             WHERE d.service = ?1 AND d.environment = ?2 AND d.id <> ?3
-               AND d.status IN ('succeeded', 'rolled_back') AND d.finished_at <= ?4
-             ORDER BY d.finished_at DESC, d.id DESC LIMIT 1"
-        );
-        let previous = self
-            .conn
-            .prepare_cached(sql)?
-            .query_row(
-                params![d.service.as_str(), d.environment.as_str(), d.id, as_of],
-                rows::deployment,
-            )
-            .optional()?;
+        let previous = queries::previous_brief(
+            self.conn,
+            d.service.as_str(),
+            d.environment.as_str(),
+            d.id,
+            as_of,
+        )?;
         d.previous_id = previous.as_ref().map(|p| p.id);
         let not_before = d.started_at - self.ctx.first_deploy_horizon;
         let fast = match (&previous, &sent.fresh) {

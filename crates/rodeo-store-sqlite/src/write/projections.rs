@@ -25,9 +25,8 @@ impl Call<'_> {
     ) -> Result<()> {
         let current = match known {
             Some(id) => Some(id),
-            None => {
-                queries::current(self.conn, service.as_str(), env.as_str(), None)?.map(|d| d.id)
-            }
+            None => queries::current_brief(self.conn, service.as_str(), env.as_str(), None)?
+                .map(|d| d.id),
         };
         match current {
             Some(id) => {
