@@ -12,9 +12,10 @@
 //! [`CATCH_UP_FRAMES`] and a background pass is done, the writer finishes the job
 //! itself between two groups ([`Checkpointer::catch_up`]): a PASSIVE checkpoint of
 //! the frames appended meanwhile, after which the next write restarts the WAL instead
-//! of growing it forever. A catch-up costs the writer two flushes (WAL, then
-//! database), tens of milliseconds, so it is rare: background passes keep the backlog
-//! short, and the WAL is allowed to reach a few tens of megabytes first.
+//! of growing it forever. A catch-up stalls the writer for two flushes (WAL, then
+//! database) plus the copying, so it is rare (the WAL may reach 32 MiB first) and
+//! short: background passes repeat until one finds little new to copy
+//! ([`CATCH_UP_BACKLOG`]), and only then is the writer asked to finish.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -29,6 +30,13 @@ const COMMITS_PER_CHECKPOINT: u32 = 16;
 /// WAL frames (pages, 4 KiB each) beyond which the writer catches up: 32 MiB.
 const CATCH_UP_FRAMES: i64 = 8192;
 
+/// Before a catch-up, background passes repeat until one copies at most this many
+/// frames, so the writer's own pass (copied while it waits) stays short.
+const CATCH_UP_BACKLOG: i64 = 512;
+
+/// Background passes in a row at most, should the writer append faster than they copy.
+const MAX_PASSES: u32 = 8;
+
 pub(crate) struct Checkpointer {
     nudge: Option<SyncSender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -38,14 +46,16 @@ pub(crate) struct Checkpointer {
     done: Arc<AtomicBool>,
 }
 
-/// Returns the number of frames in the WAL.
-fn checkpoint(conn: &Connection) -> i64 {
+/// Returns the frames in the WAL and how many of them are in the database file.
+fn checkpoint(conn: &Connection) -> (i64, i64) {
     // (busy, frames in the WAL, frames copied)
-    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1)) {
-        Ok(frames) => frames,
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    }) {
+        Ok(counts) => counts,
         Err(e) => {
             tracing::warn!(error = %e, "WAL checkpoint failed; it will be retried");
-            0
+            (0, 0)
         }
     }
 }
@@ -98,9 +108,24 @@ impl Checkpointer {
 }
 
 fn run(conn: &Connection, nudges: &Receiver<()>, done: &AtomicBool) {
+    let mut copied_before = 0;
     while nudges.recv().is_ok() {
-        if checkpoint(conn) >= CATCH_UP_FRAMES {
-            done.store(true, Ordering::Release);
+        for _ in 0..MAX_PASSES {
+            let (frames, copied) = checkpoint(conn);
+            // The WAL started over since the last pass: everything counts as new.
+            let fresh = if copied >= copied_before {
+                copied - copied_before
+            } else {
+                copied
+            };
+            copied_before = copied;
+            if frames < CATCH_UP_FRAMES {
+                break;
+            }
+            if fresh <= CATCH_UP_BACKLOG {
+                done.store(true, Ordering::Release);
+                break;
+            }
         }
     }
 }

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use rodeo_domain::{
-    to_micros, Changes, Commit, Cursor, Deployment, DeploymentDetail, Environment, EventFilter,
-    Page, Service, Sha, StatusCell, StatusMatrix, StatusRow, Team, Timestamp, Token,
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    to_micros, Changes, Commit, Cursor, Deployment, DeploymentDetail, DeploymentKind,
+    DeploymentStatus, DeploymentSummary, Environment, EventFilter, Page, Service, Sha, StatusCell,
+    StatusMatrix, StatusRow, Team, Timestamp, Token, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use rodeo_store::{logic, DeploymentFilter};
 use rusqlite::types::Value;
@@ -189,50 +189,79 @@ pub(crate) fn deployment_of_version(
 }
 
 /// The matrix in four queries: environments, services, current deployments, drift.
+/// Cold (right after a write) it is read for every request, so it reads only the
+/// summary columns and looks cells up by borrowed names, without a row decode or an
+/// allocation per cell.
 pub(crate) fn status(conn: &Connection) -> Result<StatusMatrix> {
     let environments = queries::environments(conn)?;
     let preds = logic::predecessors(&environments);
     let services = list_services(conn)?;
-    let sql = concat!(
-        "SELECT ",
-        deployment_columns!(),
-        " FROM current_deployments c
-         JOIN deployments d ON d.id = c.deployment_id"
-    );
-    let mut current: HashMap<(String, String), Deployment> = HashMap::new();
-    for d in conn.prepare_cached(sql)?.query_map([], rows::deployment)? {
-        let d = d?;
-        current.insert((d.service.to_string(), d.environment.to_string()), d);
+    // service -> environment -> cell contents
+    type ByCell<T> = HashMap<String, HashMap<String, T>>;
+    let mut current: ByCell<DeploymentSummary> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.service, c.environment, d.id, d.version, d.commit_sha, d.status, d.kind,
+                d.finished_at, d.created_by
+         FROM current_deployments c
+         CROSS JOIN deployments d ON d.id = c.deployment_id",
+    )?;
+    let mut rows_ = stmt.query([])?;
+    while let Some(r) = rows_.next()? {
+        let summary = DeploymentSummary {
+            id: r.get(2)?,
+            version: r.get(3)?,
+            commit_sha: rows::sha(r, 4)?,
+            status: rows::named(r, 5, DeploymentStatus::parse)?,
+            kind: rows::named(r, 6, DeploymentKind::parse)?,
+            finished_at: rows::time_opt(r, 7)?,
+            created_by: r.get(8)?,
+        };
+        current
+            .entry(r.get(0)?)
+            .or_default()
+            .insert(r.get(1)?, summary);
     }
-    let drift: HashMap<(String, String), (String, u32, bool)> = conn
-        .prepare_cached("SELECT service, environment, compared_to, count, complete FROM drift")?
-        .query_map([], |r| {
-            Ok(((r.get(0)?, r.get(1)?), (r.get(2)?, r.get(3)?, r.get(4)?)))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    drop(rows_);
+    let mut drift: ByCell<(String, u32, bool)> = HashMap::new();
+    let mut stmt = conn
+        .prepare_cached("SELECT service, environment, compared_to, count, complete FROM drift")?;
+    let mut rows_ = stmt.query([])?;
+    while let Some(r) = rows_.next()? {
+        drift
+            .entry(r.get(0)?)
+            .or_default()
+            .insert(r.get(1)?, (r.get(2)?, r.get(3)?, r.get(4)?));
+    }
+    drop(rows_);
 
+    let none = HashMap::new();
     let rows = services
         .into_iter()
         .map(|s| {
-            let key = |e: &str| (s.name.to_string(), e.to_owned());
-            let environments = preds
+            let mut here = current.remove(s.name.as_str()).unwrap_or_default();
+            let drifts = drift.get(s.name.as_str()).unwrap_or(&none);
+            // Drift first: it asks whether the predecessor's cell is filled, so no cell
+            // may be moved out before every drift is known.
+            let drift_of: Vec<_> = preds
                 .iter()
                 .map(|(env, pred)| {
-                    let here = key(env.as_str());
-                    let drift = pred.as_ref().map(|p| {
-                        let both =
-                            current.contains_key(&here) && current.contains_key(&key(p.as_str()));
-                        let counted = drift
-                            .get(&here)
+                    pred.as_ref().map(|p| {
+                        let both = here.contains_key(env.as_str()) && here.contains_key(p.as_str());
+                        let counted = drifts
+                            .get(env.as_str())
                             .filter(|(compared_to, _, _)| compared_to == p.as_str())
                             .map(|(_, n, complete)| (*n, *complete));
                         logic::drift(p.clone(), both, counted)
-                    });
-                    StatusCell {
-                        environment: env.clone(),
-                        deployment: current.get(&here).cloned().map(Into::into),
-                        drift,
-                    }
+                    })
+                })
+                .collect();
+            let environments = preds
+                .iter()
+                .zip(drift_of)
+                .map(|((env, _), drift)| StatusCell {
+                    environment: env.clone(),
+                    deployment: here.remove(env.as_str()),
+                    drift,
                 })
                 .collect();
             StatusRow {

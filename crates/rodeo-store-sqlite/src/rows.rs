@@ -43,7 +43,7 @@ fn parsed_opt<T>(
 }
 
 /// Parses a text column holding one of an enum's names.
-fn named<T>(
+pub(crate) fn named<T>(
     row: &Row<'_>,
     idx: usize,
     parse: impl FnOnce(&str) -> Option<T>,
@@ -56,7 +56,7 @@ pub(crate) fn time(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
     row.get::<_, i64>(idx).map(from_micros)
 }
 
-fn time_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
+pub(crate) fn time_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
     row.get::<_, Option<i64>>(idx).map(|t| t.map(from_micros))
 }
 
