@@ -35,7 +35,7 @@ struct Job {
 /// A commit failure shared by every call of its group.
 #[derive(Debug, thiserror::Error)]
 #[error("committing the write batch failed")]
-struct BatchFailed(#[source] Arc<rusqlite::Error>);
+struct BatchFailed(#[source] rusqlite::Error);
 
 #[derive(Debug, thiserror::Error)]
 #[error("a write call panicked: {0}")]
@@ -285,7 +285,8 @@ fn apply_in_savepoint(conn: &Connection, ctx: &WriteContext, commands: &[Command
 }
 
 fn batch_failed(e: rusqlite::Error) -> BatchFailed {
-    BatchFailed(Arc::new(e))
+    // `fail_all` shares it among the group's callers.
+    BatchFailed(e)
 }
 
 /// Answers every caller with `e` (shared: the error is not `Clone`).
