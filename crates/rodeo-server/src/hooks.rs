@@ -153,7 +153,7 @@ async fn apply(
     ctx.delivery = delivery;
     let n = commands.len();
     let written = state.store.execute(ctx, commands).await;
-    state.status_cache.invalidate();
+    state.status_cache.mark(crate::api::touched(&written));
     match written? {
         Written::DuplicateDelivery => {
             metrics::ingested("webhook_duplicate", source.as_str(), 1);

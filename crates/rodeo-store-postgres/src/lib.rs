@@ -228,7 +228,11 @@ impl Store for PgStore {
     }
 
     async fn status(&self) -> Result<StatusMatrix, StoreError> {
-        read::status(&self.pool).await
+        read::status(&self.pool, None).await
+    }
+
+    async fn status_of(&self, services: &[ServiceName]) -> Result<StatusMatrix, StoreError> {
+        read::status(&self.pool, Some(services)).await
     }
 
     async fn get_commit(&self, sha: &Sha) -> Result<Option<Commit>, StoreError> {

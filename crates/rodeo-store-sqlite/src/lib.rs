@@ -261,7 +261,12 @@ impl Store for SqliteStore {
     }
 
     async fn status(&self) -> Result<StatusMatrix, StoreError> {
-        self.read(read::status).await
+        self.read(|c| read::status(c, None)).await
+    }
+
+    async fn status_of(&self, services: &[ServiceName]) -> Result<StatusMatrix, StoreError> {
+        let services = services.to_vec();
+        self.read(move |c| read::status(c, Some(&services))).await
     }
 
     async fn get_commit(&self, sha: &Sha) -> Result<Option<Commit>, StoreError> {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use rodeo_domain::{
     to_micros, Changes, Commit, Cursor, Deployment, DeploymentDetail, DeploymentKind,
-    DeploymentStatus, DeploymentSummary, Environment, EventFilter, Page, Service, Sha, StatusCell,
-    StatusMatrix, StatusRow, Team, Timestamp, Token, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+    DeploymentStatus, DeploymentSummary, Environment, EventFilter, Page, Service, ServiceName, Sha,
+    StatusCell, StatusMatrix, StatusRow, Team, Timestamp, Token, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
 use rodeo_store::{logic, DeploymentFilter};
 use rusqlite::types::Value;
@@ -192,20 +192,47 @@ pub(crate) fn deployment_of_version(
 /// Cold (right after a write) it is read for every request, so it reads only the
 /// summary columns and looks cells up by borrowed names, without a row decode or an
 /// allocation per cell.
-pub(crate) fn status(conn: &Connection) -> Result<StatusMatrix> {
+///
+/// With `only`, the rows of those services (the ones that exist) and every environment:
+/// what the status cache asks for after a write touched a few services.
+pub(crate) fn status(conn: &Connection, only: Option<&[ServiceName]>) -> Result<StatusMatrix> {
+    // One snapshot for the four statements.
+    let tx = conn.unchecked_transaction()?;
     let environments = queries::environments(conn)?;
     let preds = logic::predecessors(&environments);
-    let services = list_services(conn)?;
+    // The filter travels as a JSON array; the unfiltered statements scan, the filtered
+    // ones probe by service.
+    let only = only.map(serde_json::to_string).transpose()?;
+    let services = match &only {
+        None => list_services(conn)?,
+        Some(names) => {
+            let sql = concat!(
+                "SELECT ",
+                service_columns!(),
+                " FROM services WHERE name IN (SELECT value FROM json_each(?1)) ORDER BY name"
+            );
+            let mut stmt = conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([names], rows::service)?;
+            rows.collect::<rusqlite::Result<_>>()?
+        }
+    };
     // service -> environment -> cell contents
     type ByCell<T> = HashMap<String, HashMap<String, T>>;
     let mut current: ByCell<DeploymentSummary> = HashMap::new();
-    let mut stmt = conn.prepare_cached(
+    const CURRENT: &str =
         "SELECT c.service, c.environment, d.id, d.version, d.commit_sha, d.status, d.kind,
                 d.finished_at, d.created_by
          FROM current_deployments c
-         CROSS JOIN deployments d ON d.id = c.deployment_id",
-    )?;
-    let mut rows_ = stmt.query([])?;
+         CROSS JOIN deployments d ON d.id = c.deployment_id";
+    let (sql, params) = match &only {
+        None => (CURRENT.to_owned(), vec![]),
+        Some(names) => (
+            format!("{CURRENT} WHERE c.service IN (SELECT value FROM json_each(?1))"),
+            vec![names.as_str()],
+        ),
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows_ = stmt.query(params_from_iter(&params))?;
     while let Some(r) = rows_.next()? {
         let summary = DeploymentSummary {
             id: r.get(2)?,
@@ -223,9 +250,13 @@ pub(crate) fn status(conn: &Connection) -> Result<StatusMatrix> {
     }
     drop(rows_);
     let mut drift: ByCell<(String, u32, bool)> = HashMap::new();
-    let mut stmt = conn
-        .prepare_cached("SELECT service, environment, compared_to, count, complete FROM drift")?;
-    let mut rows_ = stmt.query([])?;
+    const DRIFT: &str = "SELECT service, environment, compared_to, count, complete FROM drift";
+    let sql = match &only {
+        None => DRIFT.to_owned(),
+        Some(_) => format!("{DRIFT} WHERE service IN (SELECT value FROM json_each(?1))"),
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows_ = stmt.query(params_from_iter(&params))?;
     while let Some(r) = rows_.next()? {
         drift
             .entry(r.get(0)?)
@@ -271,6 +302,7 @@ pub(crate) fn status(conn: &Connection) -> Result<StatusMatrix> {
             }
         })
         .collect();
+    tx.commit()?;
     Ok(StatusMatrix {
         environments,
         services: rows,

@@ -106,6 +106,10 @@ pub trait Store: Send + Sync + 'static {
         version: &str,
     ) -> Result<Option<Deployment>, StoreError>;
     async fn status(&self) -> Result<StatusMatrix, StoreError>;
+    /// The matrix restricted to the rows of `services` (those that exist, in name
+    /// order), with every environment: what a cache re-reads after a write touched a few
+    /// services.
+    async fn status_of(&self, services: &[ServiceName]) -> Result<StatusMatrix, StoreError>;
 
     async fn get_commit(&self, sha: &Sha) -> Result<Option<Commit>, StoreError>;
     /// Commits reachable from `include` and not from `exclude`, newest first, at most

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::status_cache::Touched;
 
 mod catalog;
 mod commits;
@@ -72,10 +73,19 @@ pub(crate) async fn apply(
     commands: Vec<rodeo_domain::Command>,
 ) -> Result<Vec<Outcome>, ApiError> {
     let written = state.store.execute(ctx, commands).await;
-    state.status_cache.invalidate();
+    state.status_cache.mark(touched(&written));
     match written? {
         Written::Applied(o) | Written::Replayed(o) => Ok(o),
         Written::DuplicateDelivery => Ok(Vec::new()),
+    }
+}
+
+/// What a write changed in the status matrix; after a failure, assume anything.
+pub(crate) fn touched(written: &Result<Written, rodeo_store::StoreError>) -> Touched {
+    match written {
+        Ok(Written::Applied(o) | Written::Replayed(o)) => Touched::of_outcomes(o),
+        Ok(Written::DuplicateDelivery) => Touched::Nothing,
+        Err(_) => Touched::Everything,
     }
 }
 

@@ -1,6 +1,5 @@
 //! What is deployed where, and what differs between two places.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -13,6 +12,7 @@ use crate::error::ApiError;
 use crate::http::auth::Caller;
 use crate::http::query::Q;
 use crate::state::AppState;
+use crate::status_cache::CacheError;
 
 /// The service x environment matrix.
 #[utoipa::path(get, path = "/api/v1/status", tag = "ledger",
@@ -23,15 +23,14 @@ pub(crate) async fn status(
     caller: Caller,
 ) -> Result<Response, ApiError> {
     caller.require(Scope::Read)?;
-    let body = match state.status_cache.get() {
-        Ok(body) => body,
-        Err(generation) => {
-            let matrix = state.store.status().await?;
-            let body = Bytes::from(serde_json::to_vec(&matrix).map_err(ApiError::internal)?);
-            state.status_cache.put(generation, body.clone());
-            body
-        }
-    };
+    let body = state
+        .status_cache
+        .get(state.store.as_ref())
+        .await
+        .map_err(|e| match e {
+            CacheError::Store(e) => ApiError::from(e),
+            e => ApiError::internal(e),
+        })?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

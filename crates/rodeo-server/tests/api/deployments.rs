@@ -173,6 +173,83 @@ async fn status_matrix_shows_versions_and_undeployed_changes() {
     app.stop().await;
 }
 
+/// The status document is cached and patched row by row after writes; every kind of
+/// write must show in the very next read, including those that reshape the matrix.
+#[tokio::test]
+async fn a_cached_status_follows_every_kind_of_write() {
+    let app = spawn_app().await;
+    let cell = |m: &Value, service: &str, env: &str| -> Value {
+        let envs: Vec<&str> = m["environments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        let col = envs
+            .iter()
+            .position(|e| *e == env)
+            .expect("environment listed");
+        let row = m["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service"] == service)
+            .expect("service listed");
+        row["environments"][col].clone()
+    };
+    let deploy = |service: &str, env: &str, version: &str, n: u32| json!({"service": service, "environment": env, "version": version, "commit_sha": sha(n)});
+    app.deploy(deploy("web", "production", "1", 1)).await;
+    let m = app.get_json("/api/v1/status").await;
+    assert_eq!(cell(&m, "web", "production")["deployment"]["version"], "1");
+    assert_eq!(
+        app.get_json("/api/v1/status").await,
+        m,
+        "served from the cache"
+    );
+
+    // One row changes.
+    app.deploy(deploy("web", "production", "2", 2)).await;
+    let m = app.get_json("/api/v1/status").await;
+    assert_eq!(cell(&m, "web", "production")["deployment"]["version"], "2");
+    // A service registered on first sight adds a row, in name order.
+    app.deploy(deploy("api", "production", "7", 3)).await;
+    let m = app.get_json("/api/v1/status").await;
+    assert_eq!(m["services"][0]["service"], "api");
+    assert_eq!(cell(&m, "api", "production")["deployment"]["version"], "7");
+    // An environment registered on first sight adds a column to every row.
+    app.deploy(deploy("web", "staging", "3", 4)).await;
+    let m = app.get_json("/api/v1/status").await;
+    assert_eq!(cell(&m, "web", "staging")["deployment"]["version"], "3");
+    assert!(cell(&m, "api", "staging")["deployment"].is_null());
+    assert_eq!(
+        cell(&m, "web", "production")["drift"]["compared_to"],
+        "staging"
+    );
+    // A catalog change.
+    assert_eq!(
+        app.post("/api/v1/teams", &json!({"name": "core"}))
+            .await
+            .status(),
+        201
+    );
+    let r = app
+        .req(reqwest::Method::PATCH, "/api/v1/services/api")
+        .json(&json!({"team": "core"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let m = app.get_json("/api/v1/status").await;
+    assert_eq!(m["services"][0]["team"], "core");
+    // A failed write changes nothing, and the next read still answers.
+    let r = app
+        .post("/api/v1/deployments", &deploy("web", "production", "", 5))
+        .await;
+    assert_eq!(r.status(), 422);
+    assert_eq!(app.get_json("/api/v1/status").await, m);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn idempotency_key_replays_and_rejects_a_different_body() {
     let app = spawn_app().await;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rodeo_domain::{Deployment, StatusCell, StatusMatrix, StatusRow, TeamName};
+use rodeo_domain::{Deployment, ServiceName, StatusCell, StatusMatrix, StatusRow, TeamName};
 use rodeo_store::{logic, StoreError};
 use sqlx::{PgPool, Row};
 
@@ -15,24 +15,49 @@ struct Cell {
     drift: Option<(String, u32, bool)>,
 }
 
-pub(crate) async fn status(pool: &PgPool) -> Result<StatusMatrix, StoreError> {
+/// With `only`, the rows of those services (the ones that exist) and every environment.
+pub(crate) async fn status(
+    pool: &PgPool,
+    only: Option<&[ServiceName]>,
+) -> Result<StatusMatrix, StoreError> {
     let mut tx = pool
         .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         .await
         .db()?;
     let environments = super::list_environments(&mut tx).await?;
-    let services = sqlx::query("SELECT name, team FROM services ORDER BY name")
-        .fetch_all(&mut *tx)
-        .await
-        .db()?;
+    let names: Vec<&str> = only
+        .unwrap_or_default()
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let (services_filter, current_filter) = match only {
+        None => ("", ""),
+        Some(_) => (" WHERE name = ANY($1)", " WHERE c.service = ANY($1)"),
+    };
+    let sql = format!("SELECT name, team FROM services{services_filter} ORDER BY name");
+    let services = sqlx::query(&sql);
+    let services = if only.is_some() {
+        services.bind(&names)
+    } else {
+        services
+    }
+    .fetch_all(&mut *tx)
+    .await
+    .db()?;
     // Drift is only stored where both environments have a current deployment, so
     // joining it to the current deployments finds every row.
-    let current = sqlx::query(&format!(
+    let sql = format!(
         "SELECT {DEPLOYMENT_COLUMNS}, dr.compared_to, dr.undeployed, dr.complete
          FROM current_deployments c
          JOIN deployments d ON d.id = c.deployment_id
-         LEFT JOIN drift dr ON dr.service = c.service AND dr.environment = c.environment"
-    ))
+         LEFT JOIN drift dr ON dr.service = c.service AND dr.environment = c.environment{current_filter}"
+    );
+    let current = sqlx::query(&sql);
+    let current = if only.is_some() {
+        current.bind(&names)
+    } else {
+        current
+    }
     .fetch_all(&mut *tx)
     .await
     .db()?;

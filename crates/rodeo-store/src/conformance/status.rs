@@ -229,6 +229,24 @@ pub async fn matrix_and_drift(db: Db) {
         drift_of(&m, "api", "production"),
         Some(("staging".into(), DriftState::InSync, Some(0)))
     );
+
+    // The rows of a few services are exactly those rows of the whole matrix; unknown
+    // names are left out, and every environment is still listed.
+    let some = db
+        .status_of(&[svc("web"), svc("nope"), svc("api")])
+        .await
+        .unwrap();
+    assert_eq!(some.environments, m.environments);
+    let expected: Vec<_> = m
+        .services
+        .iter()
+        .filter(|r| ["api", "web"].contains(&r.service.as_str()))
+        .cloned()
+        .collect();
+    assert_eq!(some.services, expected);
+    let none = db.status_of(&[]).await.unwrap();
+    assert!(none.services.is_empty());
+    assert_eq!(none.environments, m.environments);
 }
 
 /// Reordering, adding and removing environments recompute every service's drift.
