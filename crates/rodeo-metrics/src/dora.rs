@@ -1,0 +1,357 @@
+//! DORA's five keys over a window. The definitions are in `docs/metrics.md`; each
+//! function below implements one of them and says which.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rodeo_domain::{DeploymentKind, DeploymentStatus, ServiceName, Timestamp};
+
+use crate::bands::{median_band, Band, BANDS};
+use crate::bots::BotPatterns;
+use crate::facts::{Facts, IncidentKind, ProdDeployment};
+use crate::stats::{median, quantile};
+use crate::window::Window;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DeploymentFrequency {
+    pub count: u32,
+    pub per_day: Option<f64>,
+    pub per_week: Option<f64>,
+    /// Of the window's 24-hour slices, the share with at least one deployment.
+    pub deploy_days_ratio: Option<f64>,
+    /// Between consecutive production deployments of a service.
+    pub median_interval_seconds: Option<i64>,
+    pub band: Option<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LeadTime {
+    pub median_seconds: Option<i64>,
+    pub p90_seconds: Option<i64>,
+    pub count: u32,
+    pub excluded_bot_commits: u32,
+    /// Commits whose first deployment finished before they were committed (clock
+    /// skew), counted as 0 s.
+    pub negative_spans: u32,
+    pub band: Option<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChangeFailureRate {
+    pub ratio: Option<f64>,
+    pub failed: u32,
+    pub total: u32,
+    pub band: Option<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RecoveryTime {
+    pub median_seconds: Option<i64>,
+    pub p90_seconds: Option<i64>,
+    pub count: u32,
+    /// Failed deployments finished in the window with no recovery yet.
+    pub unrecovered: u32,
+    pub band: Option<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReworkRate {
+    pub ratio: Option<f64>,
+    pub rework: u32,
+    pub total: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Dora {
+    pub deployment_frequency: DeploymentFrequency,
+    pub lead_time: LeadTime,
+    pub change_failure_rate: ChangeFailureRate,
+    pub recovery_time: RecoveryTime,
+    pub rework_rate: ReworkRate,
+}
+
+/// The five keys for everything in `facts` (one service, a team's or all).
+pub fn dora(facts: &Facts, window: Window, bots: &BotPatterns) -> Dora {
+    let history = History::new(facts);
+    Dora {
+        deployment_frequency: deployment_frequency(&history, window),
+        lead_time: lead_time(facts, &history, window, bots),
+        change_failure_rate: change_failure_rate(&history, window),
+        recovery_time: recovery_time(&history, window),
+        rework_rate: rework_rate(&history, window),
+    }
+}
+
+/// The deployments that reached production, in order per service and environment,
+/// with the incidents that name each as a cause.
+struct History<'a> {
+    /// (service, environment) -> deployments by `finished_at`, then id.
+    lanes: BTreeMap<(&'a str, &'a str), Vec<&'a ProdDeployment>>,
+    by_id: HashMap<i64, &'a ProdDeployment>,
+    /// deployment id -> when each real incident naming it as a cause was mitigated
+    /// (`resolved_at` when never mitigated; `None` while neither).
+    caused: HashMap<i64, Vec<Option<Timestamp>>>,
+}
+
+impl<'a> History<'a> {
+    fn new(facts: &'a Facts) -> Self {
+        let mut lanes: BTreeMap<_, Vec<&ProdDeployment>> = BTreeMap::new();
+        let mut by_id = HashMap::new();
+        for d in facts.deployments.iter().filter(|d| d.reached_production()) {
+            lanes
+                .entry((d.service.as_str(), d.environment.as_str()))
+                .or_default()
+                .push(d);
+            by_id.insert(d.id, d);
+        }
+        for lane in lanes.values_mut() {
+            lane.sort_by_key(|d| (d.finished_at, d.id));
+        }
+        let mut caused: HashMap<i64, Vec<Option<Timestamp>>> = HashMap::new();
+        for i in facts
+            .incidents
+            .iter()
+            .filter(|i| i.kind == IncidentKind::Real)
+        {
+            for cause in &i.causes {
+                caused
+                    .entry(*cause)
+                    .or_default()
+                    .push(i.mitigated_at.or(i.resolved_at));
+            }
+        }
+        Self {
+            lanes,
+            by_id,
+            caused,
+        }
+    }
+
+    /// Each deployment that reached production with the one after it in its lane.
+    fn with_next(
+        &self,
+    ) -> impl Iterator<Item = (&'a ProdDeployment, Option<&'a ProdDeployment>)> + '_ {
+        self.lanes.values().flat_map(|lane| {
+            lane.iter()
+                .enumerate()
+                .map(move |(i, d)| (*d, lane.get(i + 1).copied()))
+        })
+    }
+
+    /// Definition 3: rolled back (its status, or the next deployment is a rollback),
+    /// followed by a hotfix, or named as the cause of a real incident.
+    fn failed(&self, d: &ProdDeployment, next: Option<&ProdDeployment>) -> bool {
+        d.status == DeploymentStatus::RolledBack
+            || next.is_some_and(|n| {
+                matches!(n.kind, DeploymentKind::Rollback | DeploymentKind::Hotfix)
+            })
+            || self.caused.contains_key(&d.id)
+    }
+
+    /// Definition 4: the earliest of the next deployment that reached production and the
+    /// linked incidents' mitigation.
+    fn recovered_at(&self, d: &ProdDeployment, next: Option<&ProdDeployment>) -> Option<Timestamp> {
+        let incidents = self.caused.get(&d.id).into_iter().flatten().flatten();
+        next.map(|n| n.finished_at)
+            .into_iter()
+            .chain(incidents.copied())
+            .min()
+    }
+}
+
+/// Definition 1.
+fn deployment_frequency(history: &History<'_>, window: Window) -> DeploymentFrequency {
+    let mut per_service: BTreeMap<&str, Vec<Timestamp>> = BTreeMap::new();
+    for d in history
+        .by_id
+        .values()
+        .filter(|d| window.contains(d.finished_at))
+    {
+        per_service
+            .entry(d.service.as_str())
+            .or_default()
+            .push(d.finished_at);
+    }
+    let count: usize = per_service.values().map(Vec::len).sum();
+    if count == 0 {
+        return DeploymentFrequency {
+            count: 0,
+            per_day: None,
+            per_week: None,
+            deploy_days_ratio: None,
+            median_interval_seconds: None,
+            band: None,
+        };
+    }
+    let days = window.days();
+    let mut slices = BTreeSet::new();
+    let mut intervals = Vec::new();
+    let mut bands = Vec::new();
+    for times in per_service.values_mut() {
+        times.sort();
+        slices.extend(times.iter().map(|t| window.day_of(*t)));
+        intervals.extend(times.windows(2).map(|w| seconds(w[1] - w[0])));
+        bands.push(BANDS.deployment_frequency(times.len() as f64 / days));
+    }
+    let per_day = count as f64 / days;
+    DeploymentFrequency {
+        count: count as u32,
+        per_day: Some(per_day),
+        per_week: Some(per_day * 7.0),
+        deploy_days_ratio: Some(slices.len() as f64 / window.day_count() as f64),
+        median_interval_seconds: median(&intervals).map(round),
+        band: median_band(&bands),
+    }
+}
+
+/// Definition 2.
+fn lead_time(facts: &Facts, history: &History<'_>, window: Window, bots: &BotPatterns) -> LeadTime {
+    // (service, sha) -> the first production deployment that shipped it, and who wrote it.
+    let mut first: HashMap<(&str, &str), (Timestamp, Timestamp, &str)> = HashMap::new();
+    for s in &facts.shipments {
+        let Some(d) = history.by_id.get(&s.deployment_id) else {
+            continue; // not a production deployment, or it never reached production
+        };
+        first
+            .entry((d.service.as_str(), s.sha.as_str()))
+            .and_modify(|e| {
+                if d.finished_at < e.0 {
+                    e.0 = d.finished_at;
+                }
+            })
+            .or_insert((d.finished_at, s.committed_at, s.author.as_str()));
+    }
+    let (mut spans, mut bots_excluded, mut negative) = (Vec::new(), 0, 0);
+    for (deployed, committed, author) in first.values() {
+        if !window.contains(*deployed) {
+            continue;
+        }
+        if bots.matches(author) {
+            bots_excluded += 1;
+            continue;
+        }
+        let span = seconds(*deployed - *committed);
+        if span < 0.0 {
+            negative += 1;
+        }
+        spans.push(span.max(0.0));
+    }
+    let median_seconds = median(&spans);
+    LeadTime {
+        median_seconds: median_seconds.map(round),
+        p90_seconds: quantile(&spans, 0.9).map(round),
+        count: spans.len() as u32,
+        excluded_bot_commits: bots_excluded,
+        negative_spans: negative,
+        band: median_seconds.map(|m| BANDS.lead_time(m)),
+    }
+}
+
+/// Definition 3.
+fn change_failure_rate(history: &History<'_>, window: Window) -> ChangeFailureRate {
+    let (mut total, mut failed) = (0u32, 0u32);
+    for (d, next) in history.with_next() {
+        if window.contains(d.finished_at) {
+            total += 1;
+            failed += u32::from(history.failed(d, next));
+        }
+    }
+    let ratio = (total > 0).then(|| f64::from(failed) / f64::from(total));
+    ChangeFailureRate {
+        ratio,
+        failed,
+        total,
+        band: ratio.map(|r| BANDS.change_failure_rate(r)),
+    }
+}
+
+/// Definition 4.
+fn recovery_time(history: &History<'_>, window: Window) -> RecoveryTime {
+    let (mut times, mut unrecovered) = (Vec::new(), 0u32);
+    for (d, next) in history.with_next() {
+        if !history.failed(d, next) {
+            continue;
+        }
+        match history.recovered_at(d, next) {
+            Some(at) if window.contains(at) => times.push(seconds(at - d.finished_at).max(0.0)),
+            Some(_) => {}
+            None if window.contains(d.finished_at) => unrecovered += 1,
+            None => {}
+        }
+    }
+    let median_seconds = median(&times);
+    RecoveryTime {
+        median_seconds: median_seconds.map(round),
+        p90_seconds: quantile(&times, 0.9).map(round),
+        count: times.len() as u32,
+        unrecovered,
+        band: median_seconds.map(|m| BANDS.recovery_time(m)),
+    }
+}
+
+/// Definition 5. Detected rollbacks are stored with kind `rollback`, so they count.
+fn rework_rate(history: &History<'_>, window: Window) -> ReworkRate {
+    let in_window: Vec<_> = history
+        .by_id
+        .values()
+        .filter(|d| window.contains(d.finished_at))
+        .collect();
+    let rework = in_window
+        .iter()
+        .filter(|d| matches!(d.kind, DeploymentKind::Hotfix | DeploymentKind::Rollback))
+        .count() as u32;
+    let total = in_window.len() as u32;
+    ReworkRate {
+        ratio: (total > 0).then(|| f64::from(rework) / f64::from(total)),
+        rework,
+        total,
+    }
+}
+
+/// The five keys per service, for every service with facts, in name order.
+pub fn dora_by_service(
+    facts: &Facts,
+    window: Window,
+    bots: &BotPatterns,
+) -> Vec<(ServiceName, Dora)> {
+    let mut split: BTreeMap<ServiceName, Facts> = BTreeMap::new();
+    let mut service_of = HashMap::new();
+    for d in &facts.deployments {
+        service_of.insert(d.id, d.service.clone());
+        split
+            .entry(d.service.clone())
+            .or_default()
+            .deployments
+            .push(d.clone());
+    }
+    for s in &facts.shipments {
+        if let Some(service) = service_of.get(&s.deployment_id) {
+            if let Some(f) = split.get_mut(service) {
+                f.shipments.push(s.clone());
+            }
+        }
+    }
+    for i in &facts.incidents {
+        // Each service sees the incident through the causes among its deployments.
+        let services: BTreeSet<_> = i.causes.iter().filter_map(|c| service_of.get(c)).collect();
+        for service in services {
+            if let Some(f) = split.get_mut(service) {
+                f.incidents.push(i.clone());
+            }
+        }
+    }
+    split
+        .into_iter()
+        .map(|(service, f)| {
+            let d = dora(&f, window, bots);
+            (service, d)
+        })
+        .collect()
+}
+
+fn seconds(d: chrono::Duration) -> f64 {
+    d.num_milliseconds() as f64 / 1000.0
+}
+
+fn round(s: f64) -> i64 {
+    s.round() as i64
+}

@@ -1,0 +1,69 @@
+//! What the metrics are computed from: facts the store reads for a scope. The caller
+//! passes the deployments of production environments only, and includes deployments
+//! around the window (before it, for recoveries that fall in it and first deployments
+//! of commits; after it, for the rollback or hotfix that marks a deployment in it as
+//! failed), so the result does not depend on which slice of history was read.
+
+use rodeo_domain::{DeploymentKind, DeploymentStatus, EnvironmentName, ServiceName, Timestamp};
+
+/// A finished deployment to a production environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProdDeployment {
+    pub id: i64,
+    pub service: ServiceName,
+    pub environment: EnvironmentName,
+    pub status: DeploymentStatus,
+    pub kind: DeploymentKind,
+    pub finished_at: Timestamp,
+}
+
+impl ProdDeployment {
+    /// It reached production: `succeeded` or `rolled_back` (a failed deployment never
+    /// did; one in progress has not yet).
+    pub fn reached_production(&self) -> bool {
+        matches!(
+            self.status,
+            DeploymentStatus::Succeeded | DeploymentStatus::RolledBack
+        )
+    }
+}
+
+/// A commit a production deployment shipped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shipment {
+    pub deployment_id: i64,
+    pub sha: String,
+    pub author: String,
+    pub committed_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncidentKind {
+    Real,
+    /// A game-day exercise: recorded, never counted.
+    Drill,
+}
+
+/// An incident, as far as the metrics are concerned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub id: i64,
+    pub kind: IncidentKind,
+    pub severity: String,
+    pub services: Vec<ServiceName>,
+    pub started_at: Timestamp,
+    pub detected_at: Option<Timestamp>,
+    pub acknowledged_at: Option<Timestamp>,
+    pub mitigated_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    /// Deployments linked as causes.
+    pub causes: Vec<i64>,
+}
+
+/// Everything one computation reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    pub deployments: Vec<ProdDeployment>,
+    pub shipments: Vec<Shipment>,
+    pub incidents: Vec<Incident>,
+}

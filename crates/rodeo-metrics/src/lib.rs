@@ -1,0 +1,26 @@
+//! rodeo's delivery metrics, as pure functions over facts read from the ledger.
+//!
+//! Every definition here is written out in `docs/metrics.md` and implemented exactly
+//! once; the server only gathers the facts ([`Facts`]) for a scope and a window and
+//! serializes what comes back. Nothing here does I/O or reads a clock, so every
+//! definition is tested with hand-computed tables and properties.
+//!
+//! Missing data is missing: a metric with no data points has `None` as its value and
+//! its band, never 0 and never elite.
+
+mod bands;
+mod bots;
+mod dora;
+mod facts;
+mod stats;
+mod window;
+
+pub use bands::{median_band, Band, BANDS};
+pub use bots::BotPatterns;
+pub use dora::{
+    dora, dora_by_service, ChangeFailureRate, DeploymentFrequency, Dora, LeadTime, RecoveryTime,
+    ReworkRate,
+};
+pub use facts::{Facts, Incident, IncidentKind, ProdDeployment, Shipment};
+pub use stats::{mean, median, quantile};
+pub use window::Window;
