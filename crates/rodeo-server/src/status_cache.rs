@@ -427,5 +427,46 @@ mod tests {
             Touched::of_outcomes(&[Outcome::Deleted]),
             Touched::Everything
         );
+
+        let event = |kind: &str, service: Option<&str>| Event {
+            id: 1,
+            at: Timestamp::UNIX_EPOCH,
+            recorded_at: Timestamp::UNIX_EPOCH,
+            kind: kind.into(),
+            actor: "ci".into(),
+            source: rodeo_domain::Source::Api,
+            service: service.map(|s| ServiceName::parse(s).unwrap()),
+            environment: None,
+            subject: None,
+            payload: serde_json::Value::Null,
+        };
+        assert_eq!(
+            Touched::of_event(&event("deployment.finished", Some("api"))),
+            Touched::Services(names(&["api"]))
+        );
+        assert_eq!(
+            Touched::of_event(&event("deployment.rolled_back", Some("web"))),
+            Touched::Services(names(&["web"]))
+        );
+        for quiet in ["commits.recorded", "pull_request.merged", "token.created"] {
+            assert_eq!(
+                Touched::of_event(&event(quiet, Some("api"))),
+                Touched::Nothing
+            );
+        }
+        // A deployment event without a service, catalog changes and kinds this code
+        // does not know reshape everything.
+        for reshaping in [
+            ("deployment.finished", None),
+            ("service.updated", Some("api")),
+            ("environment.created", None),
+            ("incident.opened", Some("api")),
+        ] {
+            assert_eq!(
+                Touched::of_event(&event(reshaping.0, reshaping.1)),
+                Touched::Everything,
+                "{reshaping:?}"
+            );
+        }
     }
 }
