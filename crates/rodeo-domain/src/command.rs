@@ -2,8 +2,9 @@
 //! one transaction, together with the ledger events they imply.
 
 use crate::{
-    Commit, Deployment, Environment, EnvironmentName, FinishDeployment, NewDeployment, PullRequest,
-    Scope, Service, ServiceName, Source, Team, TeamName, Timestamp, Token, TokenName,
+    Commit, Deployment, Environment, EnvironmentName, FinishDeployment, Incident, IncidentChange,
+    IncidentRef, NewDeployment, NewIncident, PullRequest, Scope, Service, ServiceName, Source,
+    Team, TeamName, Timestamp, Token, TokenName,
 };
 
 /// Who writes, from where, when, and under which rules.
@@ -109,6 +110,15 @@ pub enum Command {
     UpsertPullRequest(PullRequest),
     RecordDeployment(NewDeployment),
     FinishDeployment(FinishDeployment),
+    OpenIncident(NewIncident),
+    /// Attaches `incident.key` (an alert group) to the newest unresolved incident that
+    /// has that key or, failing that, affects `incident.services[0]`; opens `incident`
+    /// when there is none.
+    RaiseIncident(NewIncident),
+    UpdateIncident {
+        incident: IncidentRef,
+        change: IncidentChange,
+    },
 }
 
 /// What one command did, in the order the commands were given.
@@ -123,4 +133,5 @@ pub enum Outcome {
     Commits { recorded: u32, already_known: u32 },
     PullRequest(PullRequest),
     Deployment(Deployment),
+    Incident(Box<Incident>),
 }

@@ -13,6 +13,7 @@ mod commit;
 mod deployment;
 mod error;
 mod event;
+mod incident;
 mod names;
 mod sha;
 mod time;
@@ -27,6 +28,11 @@ pub use deployment::{
 };
 pub use error::{FieldError, FieldErrors};
 pub use event::{Event, EventFilter, NewEvent, Source};
+pub use incident::{
+    ActionItem, Attribution, Incident, IncidentChange, IncidentEdit, IncidentEvent, IncidentKind,
+    IncidentRef, IncidentStatus, NewIncident, Severity, TimelineEntry, MAX_LIST_LEN,
+    MAX_POSTMORTEM_LEN, MAX_TEXT_LEN, MAX_TITLE_LEN,
+};
 pub use names::{EnvironmentName, Name, ServiceName, TeamName, TokenName, MAX_NAME_LEN};
 pub use sha::Sha;
 pub use time::{

@@ -4,6 +4,7 @@
 //! of commits; after it, for the rollback or hotfix that marks a deployment in it as
 //! failed), so the result does not depend on which slice of history was read.
 
+pub use rodeo_domain::IncidentKind;
 use rodeo_domain::{DeploymentKind, DeploymentStatus, EnvironmentName, ServiceName, Timestamp};
 
 /// A finished deployment to a production environment.
@@ -37,13 +38,6 @@ pub struct Shipment {
     pub committed_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IncidentKind {
-    Real,
-    /// A game-day exercise: recorded, never counted.
-    Drill,
-}
-
 /// An incident, as far as the metrics are concerned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Incident {
@@ -66,4 +60,21 @@ pub struct Facts {
     pub deployments: Vec<ProdDeployment>,
     pub shipments: Vec<Shipment>,
     pub incidents: Vec<Incident>,
+}
+
+impl From<&rodeo_domain::Incident> for Incident {
+    fn from(i: &rodeo_domain::Incident) -> Self {
+        Self {
+            id: i.id,
+            kind: i.kind,
+            severity: i.severity.as_str().to_owned(),
+            services: i.services.clone(),
+            started_at: i.started_at,
+            detected_at: Some(i.detected_at),
+            acknowledged_at: i.acknowledged_at,
+            mitigated_at: i.mitigated_at,
+            resolved_at: i.resolved_at,
+            causes: i.causes.clone(),
+        }
+    }
 }

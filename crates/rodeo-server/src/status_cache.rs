@@ -43,6 +43,7 @@ impl Touched {
         if kind == "commits.recorded"
             || kind.starts_with("pull_request.")
             || kind.starts_with("token.")
+            || kind.starts_with("incident.")
         {
             // Drift is a projection refreshed by deployments and environment changes;
             // commits alone do not move it.
@@ -61,7 +62,10 @@ impl Touched {
             match o {
                 Outcome::Deployment(d) => services.push(d.service.clone()),
                 Outcome::Commits { .. } | Outcome::PullRequest(_) | Outcome::Token(_) => {}
-                Outcome::Team(_)
+                // Opening an incident may register its services on first sight; the
+                // outcome does not say, and incident writes are rare.
+                Outcome::Incident(_)
+                | Outcome::Team(_)
                 | Outcome::Service(_)
                 | Outcome::Environment(_)
                 | Outcome::Deleted => return Self::Everything,

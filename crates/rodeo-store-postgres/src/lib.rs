@@ -48,10 +48,13 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use rodeo_domain::{
     Changes, Command, Commit, Deployment, DeploymentDetail, Environment, EnvironmentName, Event,
-    EventFilter, Page, Service, ServiceName, Sha, StatusMatrix, Team, TeamName, Timestamp, Token,
-    WriteContext,
+    EventFilter, Incident, Page, Service, ServiceName, Sha, StatusMatrix, Team, TeamName,
+    Timestamp, Token, WriteContext,
 };
-use rodeo_store::{DeploymentFilter, PoolStats, Store, StoreError, Written};
+use rodeo_store::{
+    DeploymentFilter, Facts, FactsQuery, FinishedFilter, IncidentFilter, PoolStats, Store,
+    StoreError, Written,
+};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -251,6 +254,25 @@ impl Store for PgStore {
 
     async fn list_events(&self, filter: &EventFilter) -> Result<Page<Event>, StoreError> {
         read::list_events(&self.pool, filter).await
+    }
+
+    async fn get_incident(&self, id: i64) -> Result<Option<Incident>, StoreError> {
+        read::get_incident(&self.pool, id).await
+    }
+
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>, StoreError> {
+        read::list_incidents(&self.pool, filter).await
+    }
+
+    async fn deployments_finished(
+        &self,
+        filter: &FinishedFilter,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        read::deployments_finished(&self.pool, filter).await
+    }
+
+    async fn metric_facts(&self, query: &FactsQuery) -> Result<Facts, StoreError> {
+        read::metric_facts(&self.pool, query).await
     }
 
     /// A consistent online copy of a PostgreSQL database is `pg_dump`'s job.

@@ -58,10 +58,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rodeo_domain::{
     Changes, Command, Commit, Deployment, DeploymentDetail, Environment, EnvironmentName, Event,
-    EventFilter, Page, Service, ServiceName, Sha, StatusMatrix, Team, TeamName, Timestamp, Token,
-    WriteContext,
+    EventFilter, Incident, Page, Service, ServiceName, Sha, StatusMatrix, Team, TeamName,
+    Timestamp, Token, WriteContext,
 };
-use rodeo_store::{DeploymentFilter, PoolStats, Store, StoreError, Written};
+use rodeo_store::{
+    DeploymentFilter, Facts, FactsQuery, FinishedFilter, IncidentFilter, PoolStats, Store,
+    StoreError, Written,
+};
 use tokio::sync::broadcast;
 
 mod checkpoint;
@@ -73,6 +76,7 @@ mod migrate;
 mod options;
 mod queries;
 mod read;
+mod read_incidents;
 mod readers;
 mod rows;
 mod write;
@@ -289,6 +293,31 @@ impl Store for SqliteStore {
     async fn list_events(&self, filter: &EventFilter) -> Result<Page<Event>, StoreError> {
         let filter = filter.clone();
         self.read(move |c| read::list_events(c, &filter)).await
+    }
+
+    async fn get_incident(&self, id: i64) -> Result<Option<Incident>, StoreError> {
+        self.read(move |c| queries::incident(c, id)).await
+    }
+
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |c| read_incidents::list_incidents(c, &filter))
+            .await
+    }
+
+    async fn deployments_finished(
+        &self,
+        filter: &FinishedFilter,
+    ) -> Result<Vec<Deployment>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |c| read_incidents::deployments_finished(c, &filter))
+            .await
+    }
+
+    async fn metric_facts(&self, query: &FactsQuery) -> Result<Facts, StoreError> {
+        let query = query.clone();
+        self.read(move |c| read_incidents::metric_facts(c, &query))
+            .await
     }
 
     async fn backup(&self, path: &Path) -> Result<(), StoreError> {

@@ -29,6 +29,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "parent_ids",
         sql: include_str!("../migrations/0003_parent_ids.sql"),
     },
+    Migration {
+        version: 4,
+        name: "incidents",
+        sql: include_str!("../migrations/0004_incidents.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

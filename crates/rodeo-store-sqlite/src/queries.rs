@@ -168,3 +168,11 @@ pub(crate) fn previous_brief(
         )
         .optional()?)
 }
+
+pub(crate) fn incident(conn: &Connection, id: i64) -> Result<Option<rodeo_domain::Incident>> {
+    let doc: Option<String> = conn
+        .prepare_cached("SELECT doc FROM incidents WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(doc.map(|d| serde_json::from_str(&d)).transpose()?)
+}

@@ -15,9 +15,10 @@ use std::path::Path;
 use async_trait::async_trait;
 use rodeo_domain::{
     Changes, Command, Commit, Deployment, DeploymentDetail, DeploymentStatus, Environment,
-    EnvironmentName, Event, EventFilter, Outcome, Page, Service, ServiceName, Sha, StatusMatrix,
-    Team, TeamName, Token, WriteContext,
+    EnvironmentName, Event, EventFilter, Incident, IncidentKind, IncidentStatus, Outcome, Page,
+    Service, ServiceName, Sha, StatusMatrix, Team, TeamName, Timestamp, Token, WriteContext,
 };
+pub use rodeo_metrics::Facts;
 
 mod error;
 pub mod logic;
@@ -46,6 +47,43 @@ pub struct DeploymentFilter {
     pub status: Option<DeploymentStatus>,
     pub before_id: Option<i64>,
     pub limit: u32,
+}
+
+/// Filters for listing incidents, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentFilter {
+    /// Affecting this service.
+    pub service: Option<ServiceName>,
+    /// In one of these statuses (any when empty).
+    pub statuses: Vec<IncidentStatus>,
+    pub kind: Option<IncidentKind>,
+    /// Started at or after.
+    pub since: Option<Timestamp>,
+    /// Started before.
+    pub until: Option<Timestamp>,
+    pub before_id: Option<i64>,
+    pub limit: u32,
+}
+
+/// Finished deployments of some services in a time range, newest first: what an
+/// incident's "what changed?" lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedFilter {
+    pub services: Vec<ServiceName>,
+    /// Finished at or after.
+    pub from: Timestamp,
+    /// Finished at or before.
+    pub to: Timestamp,
+    pub limit: u32,
+}
+
+/// What [`Store::metric_facts`] reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactsQuery {
+    /// `None`: every service.
+    pub services: Option<Vec<ServiceName>>,
+    pub from: Timestamp,
+    pub to: Timestamp,
 }
 
 /// Connection pool figures for `/metrics`.
@@ -124,6 +162,25 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Changes, StoreError>;
 
     async fn list_events(&self, filter: &EventFilter) -> Result<Page<Event>, StoreError>;
+
+    async fn get_incident(&self, id: i64) -> Result<Option<Incident>, StoreError>;
+    async fn list_incidents(&self, filter: &IncidentFilter) -> Result<Page<Incident>, StoreError>;
+    /// Deployments (any status but in progress, any environment) of `services` that
+    /// finished in `[from, to]`, newest first by finish time, at most `limit`.
+    async fn deployments_finished(
+        &self,
+        filter: &FinishedFilter,
+    ) -> Result<Vec<Deployment>, StoreError>;
+
+    /// What the delivery metrics are computed from, read in one snapshot:
+    /// - the deployments to production environments that reached production
+    ///   (`succeeded`, `rolled_back`) and finished in `[from, to)`, plus, per service and
+    ///   environment, the first one finished at or after `to` (it decides whether the
+    ///   last one in the range failed);
+    /// - the commits each of those shipped;
+    /// - incidents (drills too) started at or after `from` that affect a service in
+    ///   scope or name one of those deployments as a cause.
+    async fn metric_facts(&self, query: &FactsQuery) -> Result<Facts, StoreError>;
 
     /// Writes a consistent copy of the database to `path` while it stays online.
     async fn backup(&self, path: &Path) -> Result<(), StoreError>;

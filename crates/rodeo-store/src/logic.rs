@@ -116,6 +116,14 @@ pub fn drift(
     }
 }
 
+/// The timeline text when an alert group attaches to an incident that is already open.
+pub fn alert_text(n: &rodeo_domain::NewIncident) -> String {
+    match &n.summary {
+        Some(s) if !s.trim().is_empty() => format!("{}: {s}", n.title),
+        _ => n.title.clone(),
+    }
+}
+
 /// Ledger events, one constructor per kind, so both backends write identical payloads.
 pub mod events {
     use super::*;
@@ -198,6 +206,24 @@ pub mod events {
             Some(format!("token:{}", token.id)),
             json!({ "id": token.id, "name": token.name, "scope": token.scope, "prefix": token.prefix }),
         )
+    }
+
+    /// An incident change: filed under the incident's first affected service and
+    /// environment, with the incident's id and title in every payload.
+    pub fn incident(i: &rodeo_domain::Incident, e: rodeo_domain::IncidentEvent) -> NewEvent {
+        let mut payload = e.payload;
+        if let Value::Object(m) = &mut payload {
+            m.insert("incident".into(), json!(i.id.to_string()));
+            m.entry("title").or_insert_with(|| json!(i.title));
+        }
+        NewEvent {
+            kind: e.kind,
+            at: e.at,
+            service: i.primary_service().cloned(),
+            environment: i.environments.first().cloned(),
+            subject: Some(format!("incident:{}", i.id)),
+            payload,
+        }
     }
 
     /// At most 100 shas are listed in the payload; `count` has the total.

@@ -9,7 +9,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use crate::rows::{self, DbResult, DEPLOYMENT_COLUMNS, EVENT_COLUMNS};
 
 /// The page size asked for, within the API's bounds (0 means the default).
-fn page_size(limit: u32) -> u32 {
+pub(super) fn page_size(limit: u32) -> u32 {
     match limit {
         0 => DEFAULT_PAGE_SIZE,
         n => n.min(MAX_PAGE_SIZE),
@@ -17,7 +17,7 @@ fn page_size(limit: u32) -> u32 {
 }
 
 /// Cuts the `limit + 1` rows fetched to a page, with a cursor when there is more.
-fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
+pub(super) fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
@@ -34,12 +34,12 @@ fn page<T>(mut items: Vec<T>, limit: u32, id: impl Fn(&T) -> i64) -> Page<T> {
 }
 
 /// Appends ` AND ` (or ` WHERE ` the first time) to a query being built.
-struct Conditions {
-    any: bool,
+pub(super) struct Conditions {
+    pub(super) any: bool,
 }
 
 impl Conditions {
-    fn next<'a>(
+    pub(super) fn next<'a>(
         &mut self,
         q: &'a mut QueryBuilder<'static, Postgres>,
     ) -> &'a mut QueryBuilder<'static, Postgres> {

@@ -14,9 +14,11 @@ use crate::rows::{
     TOKEN_COLUMNS,
 };
 
+mod incidents;
 mod lists;
 mod status;
 
+pub(crate) use incidents::{deployments_finished, get_incident, list_incidents, metric_facts};
 pub(crate) use lists::{list_deployments, list_events};
 pub(crate) use status::status;
 

@@ -2,8 +2,8 @@
 //! upserts, rollback classification and the current-deployment projection.
 
 use rodeo_domain::{
-    to_micros, Commit, Deployment, DeploymentRef, DeploymentStatus, Environment, FieldError,
-    FinishDeployment, NewDeployment, Service, Timestamp,
+    to_micros, Commit, Deployment, DeploymentRef, DeploymentStatus, Environment, EnvironmentName,
+    FieldError, FinishDeployment, NewDeployment, Service, ServiceName, Timestamp,
 };
 use rodeo_store::logic::{self, events};
 use rodeo_store::StoreError;
@@ -142,42 +142,50 @@ impl Writer<'_> {
 
     /// Registers an unknown service or environment on first sight, or refuses.
     async fn register(&mut self, nd: &NewDeployment) -> Result<(), StoreError> {
-        if self.find_service(&nd.service).await?.is_none() {
-            if !self.ctx.auto_register {
-                return Err(invalid(
-                    "service",
-                    format!(
-                        "unknown service '{}'; auto-registration is off, create it first",
-                        nd.service
-                    ),
-                ));
-            }
-            let service = Service {
-                name: nd.service.clone(),
-                team: None,
-                repository: None,
-                created_at: self.ctx.at,
-            };
-            if self.insert_service(&service).await? {
-                self.events
-                    .push(events::service("service.created", &service));
-            }
+        self.ensure_service(&nd.service).await?;
+        self.ensure_environment(&nd.environment).await
+    }
+
+    pub(super) async fn ensure_service(&mut self, name: &ServiceName) -> Result<(), StoreError> {
+        if self.find_service(name).await?.is_some() {
+            return Ok(());
         }
-        if self.find_environment(&nd.environment).await?.is_none() {
-            if !self.ctx.auto_register {
-                return Err(invalid(
-                    "environment",
-                    format!(
-                        "unknown environment '{}'; auto-registration is off, create it first",
-                        nd.environment
-                    ),
-                ));
-            }
-            let env = Environment::inferred(nd.environment.clone(), self.ctx.at);
-            if self.insert_environment(&env).await? {
-                self.events
-                    .push(events::environment("environment.created", &env));
-            }
+        if !self.ctx.auto_register {
+            return Err(invalid(
+                "service",
+                format!("unknown service '{name}'; auto-registration is off, create it first"),
+            ));
+        }
+        let service = Service {
+            name: name.clone(),
+            team: None,
+            repository: None,
+            created_at: self.ctx.at,
+        };
+        if self.insert_service(&service).await? {
+            self.events
+                .push(events::service("service.created", &service));
+        }
+        Ok(())
+    }
+
+    pub(super) async fn ensure_environment(
+        &mut self,
+        name: &EnvironmentName,
+    ) -> Result<(), StoreError> {
+        if self.find_environment(name).await?.is_some() {
+            return Ok(());
+        }
+        if !self.ctx.auto_register {
+            return Err(invalid(
+                "environment",
+                format!("unknown environment '{name}'; auto-registration is off, create it first"),
+            ));
+        }
+        let env = Environment::inferred(name.clone(), self.ctx.at);
+        if self.insert_environment(&env).await? {
+            self.events
+                .push(events::environment("environment.created", &env));
         }
         Ok(())
     }

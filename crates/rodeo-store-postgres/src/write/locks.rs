@@ -7,7 +7,8 @@
 //!    shared for calls that only walk it (deployments, environment changes), so a walk
 //!    never sees half a repair;
 //! 2. one lock per service+environment, plus one per external deployment id, for the
-//!    deployment commands of the call, sorted by key;
+//!    deployment commands of the call, and one for all incidents when the call changes
+//!    one, sorted by key;
 //! 3. at the end of the call, the drift projection: exclusive over everything when
 //!    environments changed, otherwise shared, then one lock per touched service, sorted.
 
@@ -25,6 +26,7 @@ pub(crate) const EVENTS_CHANNEL: &str = "rodeo_events";
 
 const COMMIT_GRAPH: &str = "rodeo:commit-graph";
 const DRIFT: &str = "rodeo:drift";
+const INCIDENTS: &str = "rodeo:incidents";
 
 /// A stable 64-bit key (FNV-1a), identical in every replica and release.
 fn key(name: &str) -> i64 {
@@ -144,6 +146,13 @@ impl Writer<'_> {
                 Command::CreateEnvironment { .. }
                 | Command::UpdateEnvironment { .. }
                 | Command::DeleteEnvironment { .. } => graph = Some(Mode::Shared),
+                // Incident writes are rare; one lock keeps two alerts of a group from
+                // opening two incidents, and a change from losing a concurrent one.
+                Command::OpenIncident(_)
+                | Command::RaiseIncident(_)
+                | Command::UpdateIncident { .. } => {
+                    keys.insert(key(INCIDENTS));
+                }
                 _ => {}
             }
         }

@@ -23,6 +23,7 @@ mod catalog;
 mod commits;
 mod deploy;
 mod drift;
+mod incidents;
 mod locks;
 mod shipped;
 mod tokens;
@@ -197,6 +198,11 @@ impl Writer<'_> {
             }
             Command::RecordDeployment(d) => Outcome::Deployment(self.record_deployment(d).await?),
             Command::FinishDeployment(f) => Outcome::Deployment(self.finish_deployment(f).await?),
+            Command::OpenIncident(n) => Outcome::Incident(Box::new(self.open_incident(n).await?)),
+            Command::RaiseIncident(n) => Outcome::Incident(Box::new(self.raise_incident(n).await?)),
+            Command::UpdateIncident { incident, change } => {
+                Outcome::Incident(Box::new(self.update_incident(&incident, change).await?))
+            }
         })
     }
 

@@ -175,7 +175,7 @@ impl Call<'_> {
         Ok(d)
     }
 
-    fn ensure_service(&mut self, name: &ServiceName) -> Result<()> {
+    pub(super) fn ensure_service(&mut self, name: &ServiceName) -> Result<()> {
         if queries::service(self.conn, name.as_str())?.is_some() {
             return Ok(());
         }
@@ -194,7 +194,7 @@ impl Call<'_> {
         self.insert_service(&service)
     }
 
-    fn ensure_environment(&mut self, name: &EnvironmentName) -> Result<()> {
+    pub(super) fn ensure_environment(&mut self, name: &EnvironmentName) -> Result<()> {
         if queries::environment(self.conn, name.as_str())?.is_some() {
             return Ok(());
         }

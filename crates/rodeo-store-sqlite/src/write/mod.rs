@@ -12,6 +12,7 @@ use crate::error::Result;
 mod catalog;
 mod commits;
 mod deployments;
+mod incidents;
 mod projections;
 
 /// The state of one call while it is applied.
@@ -131,6 +132,11 @@ impl Call<'_> {
                 prefix,
             } => self.create_token(name.clone(), *scope, hash.clone(), prefix.clone()),
             Command::RevokeToken { id } => self.revoke_token(id.clone()),
+            Command::OpenIncident(n) => self.open_incident(n),
+            Command::RaiseIncident(n) => self.raise_incident(n),
+            Command::UpdateIncident { incident, change } => {
+                self.update_incident(incident, change.clone())
+            }
         }
     }
 

@@ -26,6 +26,7 @@ pub mod commits;
 pub mod deployments;
 pub mod events;
 mod fixtures;
+pub mod incidents;
 pub mod shipped;
 pub mod status;
 pub mod writes;
@@ -129,6 +130,12 @@ macro_rules! conformance_suite {
             writes::failed_call_writes_nothing,
             writes::metacharacters_and_unicode_round_trip,
             writes::concurrent_writers,
+            incidents::incident_lifecycle,
+            incidents::incident_causes_and_edits,
+            incidents::alerts_attach_by_key_then_service,
+            incidents::incident_list_filters,
+            incidents::deployments_finished_in_a_range,
+            incidents::metric_facts_read_the_window_and_its_edges,
         );
     };
 }
