@@ -12,6 +12,7 @@ mod bands;
 mod bots;
 mod dora;
 mod facts;
+mod incidents;
 mod stats;
 mod window;
 
@@ -22,5 +23,6 @@ pub use dora::{
     ReworkRate,
 };
 pub use facts::{Facts, Incident, IncidentKind, ProdDeployment, Shipment};
+pub use incidents::{incident_metrics, IncidentMetrics, Interval, ServiceMtbf};
 pub use stats::{mean, median, quantile};
-pub use window::Window;
+pub use window::{Bucket, Window};

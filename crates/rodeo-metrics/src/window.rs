@@ -51,3 +51,69 @@ impl Window {
         ((t - self.from).num_milliseconds() / 86_400_000) as usize
     }
 }
+
+/// The size of one point of a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Bucket {
+    Day,
+    /// ISO weeks, Monday 00:00 UTC to Monday.
+    Week,
+}
+
+impl Window {
+    /// The window cut at calendar day or week boundaries (UTC); the first and last
+    /// pieces are clipped to the window, so the pieces cover it exactly.
+    pub fn buckets(&self, bucket: Bucket) -> Vec<Window> {
+        use chrono::{Datelike, TimeZone, Utc};
+        let day = self.from.date_naive();
+        let start_day = match bucket {
+            Bucket::Day => day,
+            Bucket::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+        };
+        let step = match bucket {
+            Bucket::Day => Duration::days(1),
+            Bucket::Week => Duration::weeks(1),
+        };
+        let mut start = Utc.from_utc_datetime(&start_day.and_time(chrono::NaiveTime::MIN));
+        let mut out = Vec::new();
+        while start < self.to {
+            let end = start + step;
+            if let Some(w) = Window::new(start.max(self.from), end.min(self.to)) {
+                out.push(w);
+            }
+            start = end;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        rodeo_domain::parse_timestamp("t", s).unwrap_or_default()
+    }
+
+    #[test]
+    fn weekly_buckets_start_on_monday_and_cover_the_window_exactly() {
+        // 2026-03-04 is a Wednesday.
+        let w =
+            Window::new(t("2026-03-04T12:00:00Z"), t("2026-03-17T00:00:00Z")).unwrap_or(Window {
+                from: Timestamp::default(),
+                to: Timestamp::default(),
+            });
+        let b = w.buckets(Bucket::Week);
+        let bounds: Vec<(Timestamp, Timestamp)> = b.iter().map(|x| (x.from, x.to)).collect();
+        assert_eq!(
+            bounds,
+            vec![
+                (t("2026-03-04T12:00:00Z"), t("2026-03-09T00:00:00Z")),
+                (t("2026-03-09T00:00:00Z"), t("2026-03-16T00:00:00Z")),
+                (t("2026-03-16T00:00:00Z"), t("2026-03-17T00:00:00Z")),
+            ]
+        );
+        assert_eq!(w.buckets(Bucket::Day).len(), 13);
+    }
+}

@@ -157,6 +157,7 @@ impl Application {
                     .await;
             });
         }
+        tokio::spawn(crate::incidents::auto_attribution(self.state.clone()));
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
         let deadline = async move {
             let _ = fired_rx.wait_for(|f| *f).await;

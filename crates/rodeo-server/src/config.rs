@@ -21,7 +21,98 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub webhooks: WebhooksConfig,
     pub mapping: MappingConfig,
+    pub incidents: IncidentsConfig,
+    pub metrics: MetricsConfig,
     pub log: LogConfig,
+}
+
+/// Who links an incident to the deployment that caused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttributionMode {
+    /// No suggestion is shown; only causes people set exist.
+    Off,
+    /// rodeo suggests; only causes people set count.
+    Suggest,
+    /// The suggestion becomes the cause when nobody set one within `auto_link_after_hours`.
+    Auto,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentsConfig {
+    /// How far before an incident's start "what changed?" looks, in hours.
+    pub changes_window_hours: u32,
+    pub attribution: AttributionMode,
+    pub auto_link_after_hours: u32,
+    /// Other names for severities, accepted wherever a severity is (`critical` -> `sev1`).
+    pub severity_aliases: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for IncidentsConfig {
+    fn default() -> Self {
+        Self {
+            changes_window_hours: 24,
+            attribution: AttributionMode::Suggest,
+            auto_link_after_hours: 4,
+            severity_aliases: [
+                ("critical", "sev1"),
+                ("high", "sev2"),
+                ("major", "sev2"),
+                ("medium", "sev3"),
+                ("minor", "sev4"),
+                ("low", "sev4"),
+                ("info", "sev5"),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            .collect(),
+        }
+    }
+}
+
+impl IncidentsConfig {
+    /// `sev1`..`sev5`, or a configured alias (case-insensitive).
+    pub fn severity(
+        &self,
+        field: &str,
+        s: &str,
+    ) -> Result<rodeo_domain::Severity, rodeo_domain::FieldError> {
+        let lower = s.trim().to_ascii_lowercase();
+        let canonical = self
+            .severity_aliases
+            .get(&lower)
+            .map_or(lower.as_str(), String::as_str);
+        rodeo_domain::Severity::parse(field, canonical).map_err(|_| {
+            let aliases: Vec<&str> = self.severity_aliases.keys().map(String::as_str).collect();
+            rodeo_domain::FieldError::new(
+                field,
+                format!("must be sev1..sev5 or one of: {}", aliases.join(", ")),
+            )
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// The window when a request names none, in days.
+    pub default_window_days: u32,
+    /// Commit authors matching any of these globs are left out of lead time.
+    pub bot_patterns: Vec<String>,
+    /// How far before a window the metrics look for a commit's first production
+    /// deployment and for failed deployments that recover in the window, in days.
+    pub lookback_days: u32,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            default_window_days: 30,
+            bot_patterns: vec!["*[bot]".into(), "dependabot*".into(), "renovate*".into()],
+            lookback_days: 90,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ mod error;
 mod health;
 mod hooks;
 mod http;
+mod incidents;
 mod state;
 mod status_cache;
 pub mod webhooks;

@@ -16,6 +16,8 @@ mod catalog;
 mod commits;
 mod deployments;
 mod events;
+mod incidents;
+mod metrics;
 pub(crate) mod parse;
 mod status;
 mod tokens;
@@ -24,7 +26,7 @@ mod tokens;
 #[openapi(
     info(title = "rodeo", description = "rodeo's REST API: the change ledger, deployments, status, compare. \
 Errors are RFC 9457 application/problem+json. Authenticate with `Authorization: Bearer <token>`."),
-    tags((name = "deployments"), (name = "ledger"), (name = "catalog"), (name = "tokens"), (name = "webhooks"), (name = "operations"))
+    tags((name = "deployments"), (name = "incidents"), (name = "metrics"), (name = "ledger"), (name = "catalog"), (name = "tokens"), (name = "webhooks"), (name = "operations"))
 )]
 struct ApiDoc;
 
@@ -64,6 +66,17 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(tokens::list, tokens::create))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(incidents::open, incidents::list))
+        .routes(routes!(incidents::get, incidents::edit))
+        .routes(routes!(incidents::set_status))
+        .routes(routes!(incidents::note))
+        .routes(routes!(incidents::set_cause))
+        .routes(routes!(incidents::add_action_item))
+        .routes(routes!(incidents::update_action_item))
+        .routes(routes!(incidents::changes))
+        .routes(routes!(metrics::dora_handler))
+        .routes(routes!(metrics::series))
+        .routes(routes!(metrics::incidents))
 }
 
 /// Runs commands through the store; a replay returns the original outcomes.

@@ -5,6 +5,8 @@ mod auth;
 mod bad_input;
 mod deployments;
 mod helpers;
+mod incidents;
 mod ledger;
+mod metrics;
 mod operations;
 mod webhooks;
