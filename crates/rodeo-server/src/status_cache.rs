@@ -452,7 +452,12 @@ mod tests {
             Touched::of_event(&event("deployment.rolled_back", Some("web"))),
             Touched::Services(names(&["web"]))
         );
-        for quiet in ["commits.recorded", "pull_request.merged", "token.created"] {
+        for quiet in [
+            "commits.recorded",
+            "pull_request.merged",
+            "token.created",
+            "incident.opened",
+        ] {
             assert_eq!(
                 Touched::of_event(&event(quiet, Some("api"))),
                 Touched::Nothing
@@ -464,7 +469,7 @@ mod tests {
             ("deployment.finished", None),
             ("service.updated", Some("api")),
             ("environment.created", None),
-            ("incident.opened", Some("api")),
+            ("flag.toggled", Some("api")),
         ] {
             assert_eq!(
                 Touched::of_event(&event(reshaping.0, reshaping.1)),
