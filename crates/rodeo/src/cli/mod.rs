@@ -3,6 +3,7 @@
 //! error (exit 2) before anything is sent.
 
 mod admin;
+mod incidents;
 mod parse;
 mod records;
 mod server;
@@ -10,6 +11,7 @@ mod server;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use admin::{EnvironmentsCmd, ServicesCmd, TeamsCmd, TokenCmd};
+pub use incidents::{CauseArgs, DoraArgs, IncidentCmd, IncidentListArgs, OpenArgs, StepArgs};
 pub use records::{
     CompareArgs, DeployAction, DeployArgs, DeployCmd, DeploymentsCmd, EventFilterArgs, EventsCmd,
     FinishArgs, FinishStatus, KindArg, ListArgs, StatusArg,
@@ -34,7 +36,7 @@ Exit codes:
   7  invalid input rejected by the server (400, 413, 422)";
 
 /// rodeo records every change to production: deployments, the commits they shipped,
-/// and who did what, in one append-only ledger.
+/// incidents, and who did what, in one append-only ledger, and measures delivery from it.
 #[derive(Debug, Parser)]
 #[command(name = "rodeo", version, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
@@ -66,6 +68,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    #[value(alias = "table")]
     Text,
     Json,
 }
@@ -81,6 +84,12 @@ pub enum Command {
     Deployments(DeploymentsCmd),
     /// Commits in one environment (or version, or sha) of a service and not in another.
     Compare(CompareArgs),
+    /// Open, update and read incidents.
+    #[command(subcommand)]
+    Incident(IncidentCmd),
+    /// DORA's five keys (deployment frequency, lead time, change failure rate, recovery
+    /// time, rework rate) for a service, a team or everything, against the previous window.
+    Dora(DoraArgs),
     /// Read the ledger, or follow it live.
     #[command(subcommand)]
     Events(EventsCmd),

@@ -3,6 +3,7 @@
 
 mod admin;
 mod deploy;
+mod incidents;
 mod read;
 
 use std::io::Write;
@@ -81,6 +82,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Deployments(cmd) => read::deployments(&ctx()?, cmd).await,
         Command::Compare(args) => read::compare(&ctx()?, args).await,
         Command::Events(cmd) => read::events(&ctx()?, cmd).await,
+        Command::Incident(cmd) => incidents::incident(&ctx()?, cmd).await,
+        Command::Dora(args) => incidents::dora(&ctx()?, args).await,
         Command::Services(cmd) => admin::services(&ctx()?, cmd).await,
         Command::Environments(cmd) => admin::environments(&ctx()?, cmd).await,
         Command::Teams(cmd) => admin::teams(&ctx()?, cmd).await,

@@ -1,6 +1,7 @@
 //! Text output for people: aligned tables and short descriptions of API responses.
 //! Pure functions from domain values to strings, so the layout is tested.
 
+mod incidents;
 mod status;
 
 use rodeo_domain::{
@@ -10,6 +11,7 @@ use rodeo_domain::{
 
 use crate::api::{Comparison, ComparisonEnd};
 
+pub use incidents::{dora, duration, incident_detail, incident_line, incidents, what_changed};
 pub use status::status_matrix;
 
 /// Columns left-aligned, two spaces apart, trailing spaces trimmed.
