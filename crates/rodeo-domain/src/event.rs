@@ -10,6 +10,8 @@ pub enum Source {
     Cli,
     Github,
     Gitlab,
+    Pagerduty,
+    Alertmanager,
     Demo,
     /// rodeo itself: bootstrap, offline token creation.
     System,
@@ -22,6 +24,8 @@ impl Source {
             Self::Cli => "cli",
             Self::Github => "github",
             Self::Gitlab => "gitlab",
+            Self::Pagerduty => "pagerduty",
+            Self::Alertmanager => "alertmanager",
             Self::Demo => "demo",
             Self::System => "system",
         }
@@ -33,6 +37,8 @@ impl Source {
             "cli" => Some(Self::Cli),
             "github" => Some(Self::Github),
             "gitlab" => Some(Self::Gitlab),
+            "pagerduty" => Some(Self::Pagerduty),
+            "alertmanager" => Some(Self::Alertmanager),
             "demo" => Some(Self::Demo),
             "system" => Some(Self::System),
             _ => None,

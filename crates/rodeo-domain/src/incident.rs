@@ -264,6 +264,13 @@ pub enum IncidentChange {
         at: Option<Timestamp>,
         note: Option<String>,
     },
+    /// Move forward to `status` unless the incident is there or past it already: what an
+    /// outside system's notifications mean ("acknowledged" arriving twice, or after a
+    /// person resolved the incident in rodeo).
+    Advance {
+        status: IncidentStatus,
+        at: Option<Timestamp>,
+    },
     Note {
         text: String,
         at: Option<Timestamp>,
@@ -285,11 +292,12 @@ pub enum IncidentChange {
         owner: Option<Option<String>>,
         done: Option<bool>,
     },
-    /// An alert group fired again (or another group attached): remembered as firing,
-    /// with a timeline entry.
+    /// An alert group (or an outside incident) attached: its key is remembered and,
+    /// when `firing`, it counts as firing until it resolves; with a timeline entry.
     AlertFiring {
         key: String,
         text: String,
+        firing: bool,
     },
     /// An alert group resolved; the last firing group to resolve mitigates the incident.
     AlertResolved {
@@ -453,6 +461,22 @@ impl Incident {
                     }),
                 }))
             }
+            IncidentChange::Advance { status, at: when } => {
+                if status <= self.status {
+                    return Ok(None);
+                }
+                // A notification may be stamped before the start a person set later.
+                let when = when.unwrap_or(at).max(self.started_at);
+                self.step(
+                    IncidentChange::Status {
+                        status,
+                        at: Some(when),
+                        note: None,
+                    },
+                    actor,
+                    at,
+                )
+            }
             IncidentChange::Note { text, at: when } => {
                 check_text("text", &text, MAX_TEXT_LEN)?;
                 let when = when.unwrap_or(at);
@@ -548,12 +572,20 @@ impl Incident {
                     payload: serde_json::json!({ "before": before, "after": after }),
                 }))
             }
-            IncidentChange::AlertFiring { key, text } => {
+            IncidentChange::AlertFiring { key, text, firing } => {
                 check_text("text", &text, MAX_TEXT_LEN)?;
+                let known = if firing {
+                    self.firing.contains(&key)
+                } else {
+                    self.keys.contains(&key)
+                };
+                if known {
+                    return Ok(None); // a repeated notification
+                }
                 if !self.keys.contains(&key) {
                     self.keys.push(key.clone());
                 }
-                if !self.firing.contains(&key) {
+                if firing {
                     self.firing.push(key.clone());
                 }
                 self.timeline.push(entry("alert", text.clone(), at));
@@ -1007,6 +1039,7 @@ mod tests {
             IncidentChange::AlertFiring {
                 key: "alertmanager:g2".into(),
                 text: "latency".into(),
+                firing: true,
             },
             "am",
             at,
@@ -1083,6 +1116,38 @@ mod tests {
             done: Some(true),
         };
         assert_eq!(i.apply(missing, "bo", at).unwrap_err().field, "id");
+    }
+
+    #[test]
+    fn advancing_never_goes_back_and_repeats_are_quiet() {
+        let mut i = opened();
+        let at = t("2026-01-01T12:00:00Z");
+        let adv = |s| IncidentChange::Advance {
+            status: s,
+            at: Some(t("2026-01-01T10:10:00Z")),
+        };
+        assert!(i
+            .apply(adv(IncidentStatus::Acknowledged), "pd", at)
+            .unwrap()
+            .is_some());
+        assert_eq!(
+            i.apply(adv(IncidentStatus::Acknowledged), "pd", at)
+                .unwrap(),
+            None
+        );
+        i.apply(adv(IncidentStatus::Resolved), "pd", at).unwrap();
+        assert_eq!(
+            i.apply(adv(IncidentStatus::Mitigated), "pd", at).unwrap(),
+            None
+        );
+        assert_eq!(i.status, IncidentStatus::Resolved);
+        // The same alert group firing again is not news.
+        let firing = IncidentChange::AlertFiring {
+            key: "alertmanager:g1".into(),
+            text: "again".into(),
+            firing: true,
+        };
+        assert_eq!(i.apply(firing, "am", at).unwrap(), None);
     }
 
     #[test]

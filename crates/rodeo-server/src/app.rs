@@ -186,6 +186,8 @@ fn router(state: &AppState, with_metrics: bool) -> Router {
     let (hooks, hooks_spec) = OpenApiRouter::new()
         .routes(routes!(hooks::github))
         .routes(routes!(hooks::gitlab))
+        .routes(routes!(hooks::pagerduty))
+        .routes(routes!(hooks::alertmanager))
         .split_for_parts();
     let mut spec = spec;
     spec.merge(ops_spec);

@@ -22,6 +22,7 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub mapping: MappingConfig,
     pub incidents: IncidentsConfig,
+    pub alerting: crate::webhooks::AlertingConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
@@ -181,6 +182,10 @@ impl Default for IngestConfig {
 pub struct WebhooksConfig {
     pub github_secret: Option<String>,
     pub gitlab_token: Option<String>,
+    /// The signing secret of a PagerDuty V3 webhook subscription.
+    pub pagerduty_secret: Option<String>,
+    /// The bearer token Alertmanager sends (`http_config.authorization.credentials`).
+    pub alertmanager_token: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

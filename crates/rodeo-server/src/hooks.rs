@@ -88,6 +88,66 @@ pub(crate) async fn gitlab(
     apply(&state, Source::Gitlab, event, delivery, parsed).await
 }
 
+/// PagerDuty V3 webhook (`incident.triggered`, `.acknowledged`, `.resolved`, `.annotated`).
+#[utoipa::path(post, path = "/webhooks/pagerduty", tag = "webhooks",
+    responses((status = 200, description = "Applied, or a duplicate delivery"), (status = 202, description = "Event type ignored, or no incident has this PagerDuty id"),
+              (status = 400, description = "Malformed payload"), (status = 401, description = "Signature missing or wrong")))]
+pub(crate) async fn pagerduty(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let secret = state
+        .config
+        .webhooks
+        .pagerduty_secret
+        .as_deref()
+        .ok_or_else(|| {
+            ApiError::BadSignature(
+                "no PagerDuty webhook secret is configured (webhooks.pagerduty_secret)".into(),
+            )
+        })?;
+    webhooks::verify_pagerduty(
+        secret.as_bytes(),
+        &body,
+        header(&headers, "x-pagerduty-signature"),
+    )
+    .map_err(|e| ApiError::BadSignature(e.to_string()))?;
+    let (id, parsed) = webhooks::parse_pagerduty(&body, &state.config.alerting)
+        .map_err(|e| ApiError::Malformed(e.field_error().into()))?;
+    let delivery = id.map(|id| Delivery {
+        source: Source::Pagerduty,
+        id,
+    });
+    apply(&state, Source::Pagerduty, "pagerduty", delivery, parsed).await
+}
+
+/// Prometheus Alertmanager webhook (version 4).
+#[utoipa::path(post, path = "/webhooks/alertmanager", tag = "webhooks",
+    responses((status = 200, description = "Applied"), (status = 202, description = "Ignored: not matched by alerting.open_on, or no incident for a resolved group"),
+              (status = 400, description = "Malformed payload"), (status = 401, description = "Bearer token missing or wrong")))]
+pub(crate) async fn alertmanager(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let token = state
+        .config
+        .webhooks
+        .alertmanager_token
+        .as_deref()
+        .ok_or_else(|| {
+            ApiError::BadSignature(
+                "no Alertmanager token is configured (webhooks.alertmanager_token)".into(),
+            )
+        })?;
+    webhooks::verify_bearer(token, header(&headers, "authorization"))
+        .map_err(|e| ApiError::BadSignature(e.to_string()))?;
+    let parsed = webhooks::parse_alertmanager(&body, &state.config.alerting)
+        .map_err(|e| ApiError::Malformed(e.field_error().into()))?;
+    apply(&state, Source::Alertmanager, "alertmanager", None, parsed).await
+}
+
 /// Webhook payloads carry the sender's clocks; the same 24-hour skew limit as the API
 /// applies, so a wrong clock cannot put a deployment or commit into next week.
 fn not_in_the_future(commands: &[Command]) -> Result<(), FieldError> {
@@ -116,6 +176,10 @@ fn not_in_the_future(commands: &[Command]) -> Result<(), FieldError> {
             Command::UpsertPullRequest(pr) => {
                 check("pull_request.created_at".into(), Some(pr.created_at))?;
                 check("pull_request.merged_at".into(), pr.merged_at)?;
+            }
+            Command::OpenIncident(n) | Command::RaiseIncident(n) => {
+                check("incident.started_at".into(), n.started_at)?;
+                check("incident.detected_at".into(), n.detected_at)?;
             }
             _ => {}
         }
@@ -154,6 +218,22 @@ async fn apply(
     let n = commands.len();
     let written = state.store.execute(ctx, commands).await;
     state.status_cache.mark(crate::api::touched(&written));
+    if let Err(rodeo_store::StoreError::NotFound {
+        what: "incident",
+        key,
+    }) = &written
+    {
+        // A resolution or acknowledgement of an incident rodeo never opened (it started
+        // before rodeo listened, or did not match alerting.open_on).
+        let reason = format!("no incident has the key {key}");
+        tracing::info!(source = source.as_str(), event, %reason, "webhook ignored");
+        metrics::ingested("webhook_ignored", source.as_str(), 1);
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "status": "ignored", "reason": reason })),
+        )
+            .into_response());
+    }
     match written? {
         Written::DuplicateDelivery => {
             metrics::ingested("webhook_duplicate", source.as_str(), 1);

@@ -9,6 +9,7 @@
 //! through a reader that knows its JSON path, so a bad payload becomes a
 //! [`WebhookError`] such as `commits[2].timestamp: must be a timestamp like …`.
 
+mod alerts;
 mod github;
 mod gitlab;
 mod json;
@@ -24,10 +25,15 @@ use rodeo_domain::{Command, FieldError};
 
 use json::Obj;
 
+pub use alerts::{
+    alertmanager_key, pagerduty_key, parse_alertmanager, parse_pagerduty, AlertingConfig,
+};
 pub use github::parse_github;
 pub use gitlab::parse_gitlab;
 pub use mapping::{Mapping, MappingConfig, MappingError, MonorepoConfig};
-pub use signature::{verify_github, verify_gitlab, SignatureError};
+pub use signature::{
+    verify_bearer, verify_github, verify_gitlab, verify_pagerduty, SignatureError,
+};
 
 /// Longest deployment version accepted from a webhook (a tag, a ref, or a payload
 /// value): the same limit as the API's, so a webhook cannot store what the API refuses.

@@ -25,6 +25,8 @@ pub enum SignatureError {
 }
 
 const GITHUB_HEADER: &str = "X-Hub-Signature-256";
+const PAGERDUTY_HEADER: &str = "X-PagerDuty-Signature";
+const AUTHORIZATION: &str = "Authorization";
 const GITLAB_HEADER: &str = "X-Gitlab-Token";
 
 /// Checks `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`.
@@ -76,6 +78,65 @@ pub fn verify_gitlab(expected: &str, header: Option<&str>) -> Result<(), Signatu
     }
 }
 
+/// Checks `X-PagerDuty-Signature: v1=<hex HMAC-SHA256 of the body>[,v1=<hex>…]`: while a
+/// secret is rotated PagerDuty signs with both, so any one match is enough.
+pub fn verify_pagerduty(
+    secret: &[u8],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), SignatureError> {
+    if secret.is_empty() {
+        return Err(SignatureError::NotConfigured("PagerDuty webhook"));
+    }
+    let header = header
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+        .ok_or(SignatureError::Missing(PAGERDUTY_HEADER))?;
+    let mut any = false;
+    for sig in header.split(',').map(str::trim) {
+        let Some(hex_digest) = sig.strip_prefix("v1=") else {
+            continue;
+        };
+        let Ok(expected) = hex::decode(hex_digest) else {
+            continue;
+        };
+        any = true;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret)
+            .map_err(|_| SignatureError::NotConfigured("PagerDuty webhook"))?;
+        mac.update(body);
+        if mac.verify_slice(&expected).is_ok() {
+            return Ok(());
+        }
+    }
+    if any {
+        Err(SignatureError::Mismatch(PAGERDUTY_HEADER))
+    } else {
+        Err(SignatureError::Malformed {
+            header: PAGERDUTY_HEADER,
+            reason: "expected v1=<hex>",
+        })
+    }
+}
+
+/// Checks `Authorization: Bearer <token>` against the configured token (Alertmanager's
+/// `http_config.authorization`), in constant time.
+pub fn verify_bearer(expected: &str, header: Option<&str>) -> Result<(), SignatureError> {
+    if expected.is_empty() {
+        return Err(SignatureError::NotConfigured("Alertmanager webhook"));
+    }
+    let given = header
+        .and_then(|h| h.trim().strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(SignatureError::Missing(AUTHORIZATION))?;
+    let a = Sha256::digest(given.as_bytes());
+    let b = Sha256::digest(expected.as_bytes());
+    if bool::from(a.ct_eq(&b)) {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch(AUTHORIZATION))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +146,44 @@ mod tests {
     const DOC_BODY: &[u8] = b"Hello, World!";
     const DOC_SIGNATURE: &str =
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+
+    #[test]
+    fn pagerduty_signatures_any_of_several() {
+        let body = br#"{"event":{}}"#;
+        let sign = |secret: &[u8]| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+            mac.update(body);
+            format!("v1={}", hex::encode(mac.finalize().into_bytes()))
+        };
+        let good = sign(b"s");
+        assert_eq!(verify_pagerduty(b"s", body, Some(&good)), Ok(()));
+        let rotated = format!("{}, {good}", sign(b"old"));
+        assert_eq!(verify_pagerduty(b"s", body, Some(&rotated)), Ok(()));
+        assert!(matches!(
+            verify_pagerduty(b"s", body, Some(&sign(b"x"))),
+            Err(SignatureError::Mismatch(_))
+        ));
+        assert!(matches!(
+            verify_pagerduty(b"s", body, Some("sha256=ab")),
+            Err(SignatureError::Malformed { .. })
+        ));
+        assert!(matches!(
+            verify_pagerduty(b"s", body, None),
+            Err(SignatureError::Missing(_))
+        ));
+        assert!(matches!(
+            verify_pagerduty(b"", body, Some(&good)),
+            Err(SignatureError::NotConfigured(_))
+        ));
+    }
+
+    #[test]
+    fn bearer_tokens_compare_whole() {
+        assert_eq!(verify_bearer("t0k", Some("Bearer t0k")), Ok(()));
+        assert!(verify_bearer("t0k", Some("Bearer t0")).is_err());
+        assert!(verify_bearer("t0k", Some("t0k")).is_err());
+        assert!(verify_bearer("", Some("Bearer ")).is_err());
+    }
 
     #[test]
     fn accepts_githubs_documented_example() {

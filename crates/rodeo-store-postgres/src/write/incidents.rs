@@ -56,6 +56,7 @@ impl Writer<'_> {
                 let change = IncidentChange::AlertFiring {
                     key: key.clone(),
                     text: logic::alert_text(&n),
+                    firing: n.firing,
                 };
                 self.update_incident(&IncidentRef::Id(id), change).await
             }

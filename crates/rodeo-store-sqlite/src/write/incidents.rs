@@ -55,6 +55,7 @@ impl Call<'_> {
                 IncidentChange::AlertFiring {
                     key: key.clone(),
                     text: logic::alert_text(n),
+                    firing: n.firing,
                 },
             ),
             _ => self.open_incident(n),
