@@ -91,6 +91,7 @@ impl Application {
             tokens: Arc::new(TokenCache::default()),
             metrics: http::metrics::handle(),
             shutdown: shutdown_rx,
+            dora_gauges: Arc::default(),
         };
         let separate_metrics = metrics_listener.is_some();
         let router = router(&state, !separate_metrics);

@@ -57,6 +57,80 @@ fn describe() {
         "Database connections held by the pool"
     );
     metrics::describe_gauge!("rodeo_db_pool_idle", "Idle database connections");
+    metrics::describe_gauge!(
+        "rodeo_dora_deployments",
+        "Production deployments in the last 30 days, per service (docs/metrics.md)"
+    );
+    metrics::describe_gauge!(
+        "rodeo_dora_lead_time_seconds",
+        "Lead time for changes over the last 30 days, per service, by quantile (NaN: no data)"
+    );
+    metrics::describe_gauge!(
+        "rodeo_dora_change_failure_ratio",
+        "Change failure rate over the last 30 days, per service (NaN: no deployments)"
+    );
+    metrics::describe_gauge!(
+        "rodeo_dora_recovery_time_seconds",
+        "Failed deployment recovery time over the last 30 days, per service, by quantile (NaN: no data)"
+    );
+    metrics::describe_gauge!(
+        "rodeo_dora_rework_ratio",
+        "Rework rate over the last 30 days, per service (NaN: no deployments)"
+    );
+}
+
+/// How long computed DORA gauges are served before they are computed again.
+const DORA_GAUGES_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Sets the per-service DORA gauges for the last 30 days, at most once a minute. A
+/// metric without data is NaN, so a dashboard shows a gap rather than a good zero.
+async fn refresh_dora_gauges(state: &AppState) {
+    let mut last = state.dora_gauges.lock().await;
+    if last.is_some_and(|t| t.elapsed() < DORA_GAUGES_TTL) {
+        return;
+    }
+    let now = rodeo_domain::now();
+    let Some(window) = rodeo_metrics::Window::ending(now, chrono::Duration::days(30)) else {
+        return;
+    };
+    let lookback = chrono::Duration::days(i64::from(state.config.metrics.lookback_days));
+    let query = rodeo_store::FactsQuery {
+        services: None,
+        from: window.from - lookback,
+        to: window.to,
+    };
+    let facts = match state.store.metric_facts(&query).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = %e, "DORA gauges not updated");
+            return;
+        }
+    };
+    let bots = rodeo_metrics::BotPatterns::new(&state.config.metrics.bot_patterns);
+    let or_nan = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    for (service, d) in rodeo_metrics::dora_by_service(&facts, window, &bots) {
+        let s = service.into_string();
+        metrics::gauge!("rodeo_dora_deployments", "service" => s.clone())
+            .set(f64::from(d.deployment_frequency.count));
+        for (q, v) in [
+            ("0.5", d.lead_time.median_seconds),
+            ("0.9", d.lead_time.p90_seconds),
+        ] {
+            metrics::gauge!("rodeo_dora_lead_time_seconds", "service" => s.clone(), "quantile" => q)
+                .set(or_nan(v.map(|x| x as f64)));
+        }
+        metrics::gauge!("rodeo_dora_change_failure_ratio", "service" => s.clone())
+            .set(or_nan(d.change_failure_rate.ratio));
+        for (q, v) in [
+            ("0.5", d.recovery_time.median_seconds),
+            ("0.9", d.recovery_time.p90_seconds),
+        ] {
+            metrics::gauge!("rodeo_dora_recovery_time_seconds", "service" => s.clone(), "quantile" => q)
+                .set(or_nan(v.map(|x| x as f64)));
+        }
+        metrics::gauge!("rodeo_dora_rework_ratio", "service" => s).set(or_nan(d.rework_rate.ratio));
+    }
+    *last = Some(std::time::Instant::now());
 }
 
 /// Records one request under its route template.
@@ -91,6 +165,7 @@ pub(crate) async fn render_authed(
 
 /// `GET /metrics` in the Prometheus text format; unauthenticated only on its own listener.
 pub(crate) async fn render(State(state): State<AppState>) -> Response {
+    refresh_dora_gauges(&state).await;
     let pool = state.store.pool_stats();
     metrics::gauge!("rodeo_db_pool_connections", "backend" => state.store.backend())
         .set(f64::from(pool.connections));

@@ -35,6 +35,30 @@ async fn metrics_label_requests_by_route_template() {
     app.stop().await;
 }
 
+/// Per-service DORA gauges for the last 30 days; no data is NaN, never a good zero.
+#[tokio::test]
+async fn metrics_carry_dora_gauges_per_service() {
+    let app = spawn_app().await;
+    let now = rodeo_domain::format_timestamp(rodeo_domain::now() - chrono::Duration::hours(1));
+    app.deploy(serde_json::json!({"service": "gauge-svc", "environment": "production",
+        "version": "1", "commit_sha": crate::helpers::sha(77), "finished_at": now}))
+        .await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.contains("rodeo_dora_deployments{service=\"gauge-svc\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rodeo_dora_change_failure_ratio{service=\"gauge-svc\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("rodeo_dora_lead_time_seconds{service=\"gauge-svc\",quantile=\"0.5\"} NaN"),
+        "{text}"
+    );
+    app.stop().await;
+}
+
 /// Every documented operation is routed (it does not hit the no-route fallback), and the
 /// document covers the endpoints the issue names.
 #[tokio::test]
@@ -57,6 +81,14 @@ async fn openapi_documents_every_route() {
         "/api/v1/tokens",
         "/webhooks/github",
         "/webhooks/gitlab",
+        "/webhooks/pagerduty",
+        "/webhooks/alertmanager",
+        "/api/v1/incidents",
+        "/api/v1/incidents/{id}",
+        "/api/v1/incidents/{id}/changes",
+        "/api/v1/metrics/dora",
+        "/api/v1/metrics/dora/series",
+        "/api/v1/metrics/incidents",
         "/healthz",
         "/readyz",
     ] {
@@ -70,6 +102,7 @@ async fn openapi_documents_every_route() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let concrete = path
                 .replace("{id}", "1")
+                .replace("{item}", "1")
                 .replace("{name}", "x")
                 .replace("{sha}", &"a".repeat(40));
             if concrete.ends_with("/stream") {
