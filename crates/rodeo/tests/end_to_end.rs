@@ -128,6 +128,44 @@ async fn the_demo_goes_through_the_api_and_the_server_agrees() {
         .value;
     assert_eq!(detail.changes.len() as u32, staging.change_count);
     assert!(detail.deployment.changes_complete);
+
+    // Every incident of the story is on the server, linked to the release it names.
+    let planned_incidents: Vec<_> = plan
+        .iter()
+        .filter_map(|r| match &r.request {
+            DemoRequest::Incident(i) => Some(i),
+            _ => None,
+        })
+        .collect();
+    assert!(!planned_incidents.is_empty());
+    let incidents = client
+        .get::<serde_json::Value>(&["api", "v1", "incidents"], &[("limit", "1000".into())])
+        .await
+        .unwrap()
+        .value;
+    let incidents = incidents["items"].as_array().unwrap();
+    assert_eq!(incidents.len(), planned_incidents.len());
+    let linked = planned_incidents
+        .iter()
+        .filter(|i| i.cause_key.is_some())
+        .count();
+    let with_cause = incidents
+        .iter()
+        .filter(|i| !i["causes"].as_array().unwrap().is_empty())
+        .count();
+    assert_eq!(with_cause, linked);
+    for i in incidents
+        .iter()
+        .filter(|i| !i["causes"].as_array().unwrap().is_empty())
+    {
+        let cause: i64 = i["causes"][0].as_str().unwrap().parse().unwrap();
+        let d = all.iter().find(|d| d.id == cause).unwrap();
+        assert_eq!(
+            d.status,
+            DeploymentStatus::RolledBack,
+            "the cause was rolled back"
+        );
+    }
     server.stop().await;
 }
 

@@ -40,9 +40,11 @@ async fn metrics_label_requests_by_route_template() {
 async fn metrics_carry_dora_gauges_per_service() {
     let app = spawn_app().await;
     let now = rodeo_domain::format_timestamp(rodeo_domain::now() - chrono::Duration::hours(1));
-    app.deploy(serde_json::json!({"service": "gauge-svc", "environment": "production",
-        "version": "1", "commit_sha": crate::helpers::sha(77), "finished_at": now}))
-        .await;
+    app.deploy(
+        serde_json::json!({"service": "gauge-svc", "environment": "production",
+        "version": "1", "commit_sha": crate::helpers::sha(77), "finished_at": now}),
+    )
+    .await;
     let text = app.get("/metrics").await.text().await.unwrap();
     assert!(
         text.contains("rodeo_dora_deployments{service=\"gauge-svc\"} 1"),

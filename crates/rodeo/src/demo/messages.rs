@@ -84,6 +84,20 @@ pub(super) fn dependency_bump(rng: &mut ChaCha8Rng) -> String {
 }
 
 /// The fix shipped as a hotfix after a bad release.
+pub(super) fn incident_title(rng: &mut ChaCha8Rng, svc: &ServiceSpec) -> String {
+    let what = pick(
+        rng,
+        &[
+            "Elevated 5xx rate",
+            "p99 latency above SLO",
+            "Error budget burning fast",
+            "Requests timing out",
+            "Health checks failing",
+        ],
+    );
+    format!("{what} on {}", svc.name)
+}
+
 pub(super) fn hotfix(rng: &mut ChaCha8Rng, svc: &ServiceSpec) -> String {
     const CAUSES: &[&str] = &[
         "revert the {} change that broke production",

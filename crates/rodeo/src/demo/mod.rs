@@ -37,6 +37,20 @@ pub enum DemoRequest {
         key: String,
         body: FinishRequest,
     },
+    /// An incident after a bad production deployment: opened, moved through its steps,
+    /// and (when `cause_key` is set) linked to the deployment recorded under that key.
+    Incident(Box<DemoIncident>),
+}
+
+/// What [`DemoRequest::Incident`] sends, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoIncident {
+    /// `POST /api/v1/incidents`.
+    pub open: serde_json::Value,
+    /// `POST /api/v1/incidents/{id}/status`, each `{status, at}`.
+    pub steps: Vec<(&'static str, Timestamp)>,
+    pub note: Option<String>,
+    pub cause_key: Option<String>,
 }
 
 /// A request and when it happens in the story.

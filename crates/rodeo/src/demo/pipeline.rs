@@ -10,7 +10,7 @@ use rodeo_domain::{DeploymentKind, EnvironmentName, ServiceName, Timestamp};
 
 use super::catalog::{Cadence, ServiceSpec, ORG};
 use super::history::{is_weekend, time_on, History};
-use super::{messages, PlannedRequest};
+use super::{messages, DemoIncident, DemoRequest, PlannedRequest};
 
 const STAGING: usize = 0;
 const PROD_EU: usize = 1;
@@ -62,6 +62,7 @@ pub(super) fn simulate(p: Pipeline<'_>, start: Timestamp) -> Vec<PlannedRequest>
         version: (0, 0, 0),
         last_staged: None,
         seq: 0,
+        last_key: Default::default(),
         out: Vec::new(),
         p,
     };
@@ -86,6 +87,8 @@ struct Sim<'a> {
     version: (u32, u32, u32),
     last_staged: Option<usize>,
     seq: u32,
+    /// The key of the latest deployment per environment.
+    last_key: [String; 3],
     out: Vec<PlannedRequest>,
 }
 
@@ -186,8 +189,12 @@ impl Sim<'_> {
         let Some(previous) = self.succeeded[env].last().cloned() else {
             return false;
         };
+        let bad_key = self.last_key[env].clone();
         match self.deploy(env, &previous, DeploymentKind::Rollback, at, Plan::Succeed) {
             Outcome::Succeeded(done) => {
+                if env != STAGING {
+                    self.incident(env, deployed, done, bad_key, &bad.version);
+                }
                 if self.p.rng.gen_bool(0.8) {
                     self.hotfix(done);
                 }
@@ -199,6 +206,54 @@ impl Sim<'_> {
                 false
             }
         }
+    }
+
+    /// The incident a bad production release caused: it starts minutes after the
+    /// release, is mitigated by the rollback, resolved an hour or two later, and most of
+    /// the time someone links the release as its cause (the rest wait for rodeo's
+    /// suggestion).
+    fn incident(
+        &mut self,
+        env: usize,
+        deployed: Timestamp,
+        rolled_back: Timestamp,
+        bad_key: String,
+        bad_version: &str,
+    ) {
+        let rng = &mut *self.p.rng;
+        let started = deployed + minutes(rng, 1, 6);
+        let detected = started + minutes(rng, 1, 4);
+        let acknowledged = detected + minutes(rng, 1, 5);
+        let mitigated = rolled_back.max(acknowledged + Duration::minutes(1));
+        let resolved = mitigated + minutes(rng, 30, 180);
+        let severity = if rng.gen_bool(0.3) { "sev2" } else { "sev3" };
+        let title = messages::incident_title(rng, self.p.svc);
+        let linked = rng.gen_bool(0.7);
+        let mut steps = vec![("acknowledged", acknowledged), ("mitigated", mitigated)];
+        if resolved <= self.p.now {
+            steps.push(("resolved", resolved));
+        }
+        let at = steps.last().map_or(mitigated, |s| s.1);
+        if at > self.p.now {
+            return;
+        }
+        let open = serde_json::json!({
+            "title": title, "severity": severity,
+            "services": [self.p.service], "environments": [self.p.environments[env]],
+            "started_at": rodeo_domain::format_timestamp(started),
+            "detected_at": rodeo_domain::format_timestamp(detected),
+            "roles": {"commander": "on-call"},
+        });
+        self.out.push(PlannedRequest {
+            at,
+            service: Some(self.p.service.clone()),
+            request: DemoRequest::Incident(Box::new(DemoIncident {
+                open,
+                steps,
+                note: Some(format!("Rolled back {bad_version}; errors back to normal.")),
+                cause_key: linked.then_some(bad_key),
+            })),
+        });
     }
 
     /// The next ordinary commit on main becomes a fix and goes straight through.

@@ -43,6 +43,7 @@ impl Sim<'_> {
             commits: self.unsent_ancestors(build.sha),
         };
         let key = body.external_id.clone().unwrap_or_default();
+        self.last_key[env] = key.clone();
         if plan == Plan::StillRunning || finish > self.p.now {
             self.free[env] = finish;
             self.record(start, key, body);

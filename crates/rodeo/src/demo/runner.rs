@@ -77,17 +77,23 @@ pub async fn run(
             };
             state.complete(sent?, total, &on_progress);
         }
-        let finish_id = match &r.request {
-            DemoRequest::FinishDeployment { key, .. } => {
-                Some(state.ids.get(key.as_str()).cloned().ok_or_else(|| {
-                    RunError::UnknownDeployment {
-                        index,
-                        key: key.clone(),
-                    }
-                })?)
-            }
+        // The server id of the deployment this request refers to by key.
+        let referred = match &r.request {
+            DemoRequest::FinishDeployment { key, .. } => Some(key),
+            DemoRequest::Incident(i) => i.cause_key.as_ref(),
             _ => None,
         };
+        let finish_id =
+            referred
+                .map(|key| {
+                    state.ids.get(key.as_str()).cloned().ok_or_else(|| {
+                        RunError::UnknownDeployment {
+                            index,
+                            key: key.clone(),
+                        }
+                    })
+                })
+                .transpose()?;
         match lane {
             None => {
                 let sent = send(client, index, r, finish_id).await?;
@@ -182,8 +188,56 @@ async fn send<'a>(
                 .await
                 .map_err(fail(format!("finish deployment {key}")))?;
         }
+        DemoRequest::Incident(i) => {
+            incident(client, i, finish_id)
+                .await
+                .map_err(fail("incident".into()))?;
+        }
     }
     Ok(sent)
+}
+
+/// Opens the incident, takes its steps, adds the note and links the cause.
+async fn incident(
+    c: &Client,
+    i: &crate::demo::DemoIncident,
+    cause: Option<String>,
+) -> Result<(), ClientError> {
+    let opened = c
+        .write::<_, serde_json::Value>(Method::POST, &["api", "v1", "incidents"], &i.open, None)
+        .await?;
+    let id = opened.value["id"].as_str().unwrap_or_default().to_owned();
+    for (status, at) in &i.steps {
+        let body = serde_json::json!({
+            "status": status, "at": rodeo_domain::format_timestamp(*at),
+        });
+        c.write::<_, serde_json::Value>(
+            Method::POST,
+            &["api", "v1", "incidents", &id, "status"],
+            &body,
+            None,
+        )
+        .await?;
+    }
+    if let Some(note) = &i.note {
+        c.write::<_, serde_json::Value>(
+            Method::POST,
+            &["api", "v1", "incidents", &id, "notes"],
+            &serde_json::json!({ "text": note }),
+            None,
+        )
+        .await?;
+    }
+    if let Some(d) = cause {
+        c.write::<_, serde_json::Value>(
+            Method::PUT,
+            &["api", "v1", "incidents", &id, "cause"],
+            &serde_json::json!({ "deployments": [d] }),
+            None,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 async fn post<B: serde::Serialize>(

@@ -58,6 +58,14 @@ fn replay(reqs: &[PlannedRequest]) -> (Vec<Seen>, Vec<Commit>) {
                 d.status = body.status;
                 d.finished_at = body.finished_at;
             }
+            DemoRequest::Incident(i) => {
+                if let Some(k) = &i.cause_key {
+                    assert!(
+                        by_key.contains_key(k.as_str()),
+                        "{k} caused an incident before it was recorded"
+                    );
+                }
+            }
             _ => assert!(r.service.is_none()),
         }
     }
