@@ -7,7 +7,7 @@ use rodeo_domain::{DeploymentKind, DeploymentStatus, ServiceName, Timestamp};
 
 use crate::bands::{median_band, Band, BANDS};
 use crate::bots::BotPatterns;
-use crate::facts::{Facts, IncidentKind, ProdDeployment};
+use crate::facts::{Facts, FirstShipment, IncidentKind, ProdDeployment};
 use crate::stats::{median, quantile};
 use crate::window::Window;
 
@@ -74,7 +74,7 @@ pub fn dora(facts: &Facts, window: Window, bots: &BotPatterns) -> Dora {
     let history = History::new(facts);
     Dora {
         deployment_frequency: deployment_frequency(&history, window),
-        lead_time: lead_time(facts, &history, window, bots),
+        lead_time: lead_time(facts, window, bots),
         change_failure_rate: change_failure_rate(&history, window),
         recovery_time: recovery_time(&history, window),
         rework_rate: rework_rate(&history, window),
@@ -203,33 +203,78 @@ fn deployment_frequency(history: &History<'_>, window: Window) -> DeploymentFreq
     }
 }
 
-/// Definition 2.
-fn lead_time(facts: &Facts, history: &History<'_>, window: Window, bots: &BotPatterns) -> LeadTime {
-    // (service, sha) -> the first production deployment that shipped it, and who wrote it.
-    let mut first: HashMap<(&str, &str), (Timestamp, Timestamp, &str)> = HashMap::new();
+/// Each shipped commit's first production deployment per service, from `shipments`
+/// and the deployments in `facts` that reached production: what the stores' rollup
+/// holds, computed from raw facts (tests and the conformance suite compare the two).
+pub fn first_shipments(facts: &Facts) -> Vec<FirstShipment> {
+    let reached: HashMap<i64, &ProdDeployment> = facts
+        .deployments
+        .iter()
+        .filter(|d| d.reached_production())
+        .map(|d| (d.id, d))
+        .collect();
+    // (service, sha) -> the earliest (finish, id) that shipped it.
+    let mut first: HashMap<(&str, &str), FirstShipment> = HashMap::new();
     for s in &facts.shipments {
-        let Some(d) = history.by_id.get(&s.deployment_id) else {
+        let Some(d) = reached.get(&s.deployment_id) else {
             continue; // not a production deployment, or it never reached production
+        };
+        let candidate = FirstShipment {
+            service: d.service.clone(),
+            deployment_id: d.id,
+            deployed_at: d.finished_at,
+            committed_at: s.committed_at,
+            author: s.author.clone(),
         };
         first
             .entry((d.service.as_str(), s.sha.as_str()))
             .and_modify(|e| {
-                if d.finished_at < e.0 {
-                    e.0 = d.finished_at;
+                if (candidate.deployed_at, candidate.deployment_id)
+                    < (e.deployed_at, e.deployment_id)
+                {
+                    *e = candidate.clone();
                 }
             })
-            .or_insert((d.finished_at, s.committed_at, s.author.as_str()));
+            .or_insert(candidate);
     }
+    let mut out: Vec<FirstShipment> = first.into_values().collect();
+    out.sort_by(|a, b| {
+        (
+            a.service.as_str(),
+            a.deployed_at,
+            a.deployment_id,
+            a.committed_at,
+        )
+            .cmp(&(
+                b.service.as_str(),
+                b.deployed_at,
+                b.deployment_id,
+                b.committed_at,
+            ))
+    });
+    out
+}
+
+/// Definition 2.
+fn lead_time(facts: &Facts, window: Window, bots: &BotPatterns) -> LeadTime {
+    let derived;
+    let firsts: &[FirstShipment] = if facts.shipments.is_empty() {
+        &facts.first_shipments
+    } else {
+        derived = first_shipments(facts);
+        &derived
+    };
+    let mut is_bot: HashMap<&str, bool> = HashMap::new();
     let (mut spans, mut bots_excluded, mut negative) = (Vec::new(), 0, 0);
-    for (deployed, committed, author) in first.values() {
-        if !window.contains(*deployed) {
-            continue;
-        }
-        if bots.matches(author) {
+    for f in firsts.iter().filter(|f| window.contains(f.deployed_at)) {
+        let bot = *is_bot
+            .entry(f.author.as_str())
+            .or_insert_with(|| bots.matches(&f.author));
+        if bot {
             bots_excluded += 1;
             continue;
         }
-        let span = seconds(*deployed - *committed);
+        let span = seconds(f.deployed_at - f.committed_at);
         if span < 0.0 {
             negative += 1;
         }
@@ -328,6 +373,11 @@ pub fn dora_by_service(
             if let Some(f) = split.get_mut(service) {
                 f.shipments.push(s.clone());
             }
+        }
+    }
+    for s in &facts.first_shipments {
+        if let Some(f) = split.get_mut(&s.service) {
+            f.first_shipments.push(s.clone());
         }
     }
     for i in &facts.incidents {

@@ -54,11 +54,27 @@ pub struct Incident {
     pub causes: Vec<i64>,
 }
 
-/// Everything one computation reads.
+/// A commit's first production deployment for one service: the deployment that
+/// reached production earliest among those that shipped it. Stores keep these as a
+/// rollup, maintained with every write, so lead time never has to read every shipped
+/// commit of a window and its lookback.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstShipment {
+    pub service: ServiceName,
+    pub deployment_id: i64,
+    pub deployed_at: Timestamp,
+    pub committed_at: Timestamp,
+    pub author: String,
+}
+
+/// Everything one computation reads. Lead time comes from `first_shipments` (what the
+/// stores read) or, when `shipments` is not empty, from the first production deployment
+/// of each shipped commit among `deployments` (what tests write by hand).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
     pub deployments: Vec<ProdDeployment>,
     pub shipments: Vec<Shipment>,
+    pub first_shipments: Vec<FirstShipment>,
     pub incidents: Vec<Incident>,
 }
 

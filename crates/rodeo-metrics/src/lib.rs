@@ -18,11 +18,12 @@ mod window;
 
 pub use bands::{median_band, Band, BANDS};
 pub use bots::BotPatterns;
+pub use dora::first_shipments;
 pub use dora::{
     dora, dora_by_service, ChangeFailureRate, DeploymentFrequency, Dora, LeadTime, RecoveryTime,
     ReworkRate,
 };
-pub use facts::{Facts, Incident, IncidentKind, ProdDeployment, Shipment};
+pub use facts::{Facts, FirstShipment, Incident, IncidentKind, ProdDeployment, Shipment};
 pub use incidents::{incident_metrics, IncidentMetrics, Interval, ServiceMtbf};
 pub use stats::{mean, median, quantile};
 pub use window::{Bucket, Window};

@@ -87,6 +87,7 @@ fn history() -> impl Strategy<Value = Facts> {
                 deployments,
                 shipments,
                 incidents,
+                first_shipments: Vec::new(),
             }
         })
 }
@@ -131,6 +132,21 @@ proptest! {
         prop_assert!(after.count >= before.count);
         prop_assert!(after.per_day.unwrap_or(0.0) >= before.per_day.unwrap_or(0.0));
         prop_assert!(after.deploy_days_ratio.unwrap_or(0.0) >= before.deploy_days_ratio.unwrap_or(0.0));
+    }
+
+    /// What the stores read (the rollup of first shipments) gives what the raw shipments
+    /// give.
+    #[test]
+    fn the_first_shipments_rollup_matches_the_raw_shipments(f in history()) {
+        let rollup = Facts {
+            first_shipments: rodeo_metrics::first_shipments(&f),
+            shipments: Vec::new(),
+            ..f.clone()
+        };
+        prop_assert_eq!(
+            dora(&f, window(), &BotPatterns::default()),
+            dora(&rollup, window(), &BotPatterns::default())
+        );
     }
 
     #[test]

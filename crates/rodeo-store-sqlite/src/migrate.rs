@@ -34,6 +34,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "incidents",
         sql: include_str!("../migrations/0004_incidents.sql"),
     },
+    Migration {
+        version: 5,
+        name: "first_shipments",
+        sql: include_str!("../migrations/0005_first_shipments.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -6,7 +6,7 @@ use rodeo_domain::{
     from_micros, to_micros, Deployment, DeploymentKind, DeploymentStatus, EnvironmentName,
     Incident, Page, ServiceName, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
-use rodeo_metrics::{Facts, ProdDeployment, Shipment};
+use rodeo_metrics::{Facts, FirstShipment, ProdDeployment};
 use rodeo_store::{FactsQuery, FinishedFilter, IncidentFilter, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
@@ -107,10 +107,6 @@ pub(crate) fn deployments_finished(
     Ok(all)
 }
 
-/// Above this many deployments, shipments are read by one scan over the id range
-/// instead of one lookup per deployment.
-const SCAN_SHIPMENTS_ABOVE: usize = 2000;
-
 pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
     let tx = conn.unchecked_transaction()?;
     let (from, to) = (to_micros(q.from), to_micros(q.to));
@@ -176,7 +172,27 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
     drop((in_range, after));
 
     let ids: HashSet<i64> = deployments.iter().map(|d| d.id).collect();
-    let shipments = shipments(&tx, &ids)?;
+    let mut first_shipments = Vec::new();
+    let mut firsts = tx.prepare_cached(
+        "SELECT deployment_id, deployed_at, committed_at, author FROM first_shipments
+         WHERE service = ?1 AND deployed_at >= ?2 AND deployed_at < ?3",
+    )?;
+    for service in &services {
+        let name = ServiceName::parse(service).map_err(StoreError::database)?;
+        let rows = firsts.query_map(params![service, to_micros(q.lead_times_from), to], |r| {
+            Ok(FirstShipment {
+                service: name.clone(),
+                deployment_id: r.get(0)?,
+                deployed_at: from_micros(r.get(1)?),
+                committed_at: from_micros(r.get(2)?),
+                author: r.get(3)?,
+            })
+        })?;
+        for f in rows {
+            first_shipments.push(f?);
+        }
+    }
+    drop(firsts);
 
     let wanted: BTreeSet<&str> = services.iter().map(String::as_str).collect();
     let docs: Vec<String> = tx
@@ -195,51 +211,8 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
     tx.finish()?;
     Ok(Facts {
         deployments,
-        shipments,
+        shipments: Vec::new(),
+        first_shipments,
         incidents,
     })
-}
-
-fn shipments(conn: &Connection, ids: &HashSet<i64>) -> Result<Vec<Shipment>> {
-    let mut out = Vec::new();
-    let mut push = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
-        let id: i64 = r.get(0)?;
-        if ids.contains(&id) {
-            out.push(Shipment {
-                deployment_id: id,
-                sha: r.get(1)?,
-                author: r.get(2)?,
-                committed_at: from_micros(r.get(3)?),
-            });
-        }
-        Ok(())
-    };
-    if ids.len() > SCAN_SHIPMENTS_ABOVE {
-        let (lo, hi) = (
-            ids.iter().min().copied().unwrap_or(0),
-            ids.iter().max().copied().unwrap_or(0),
-        );
-        let mut stmt = conn.prepare_cached(
-            "SELECT dc.deployment_id, c.sha, c.author, c.committed_at
-             FROM deployment_changes dc JOIN commits c ON c.sha = dc.sha
-             WHERE dc.deployment_id BETWEEN ?1 AND ?2",
-        )?;
-        let mut rows = stmt.query(params![lo, hi])?;
-        while let Some(r) = rows.next()? {
-            push(r)?;
-        }
-    } else {
-        let mut stmt = conn.prepare_cached(
-            "SELECT dc.deployment_id, c.sha, c.author, c.committed_at
-             FROM deployment_changes dc JOIN commits c ON c.sha = dc.sha
-             WHERE dc.deployment_id = ?1",
-        )?;
-        for id in ids {
-            let mut rows = stmt.query([id])?;
-            while let Some(r) = rows.next()? {
-                push(r)?;
-            }
-        }
-    }
-    Ok(out)
 }

@@ -84,6 +84,9 @@ pub struct FactsQuery {
     pub services: Option<Vec<ServiceName>>,
     pub from: Timestamp,
     pub to: Timestamp,
+    /// First shipments (the lead-time rollup) are read from here to `to`; usually later
+    /// than `from`, which reaches back for recoveries.
+    pub lead_times_from: Timestamp,
 }
 
 /// Connection pool figures for `/metrics`.
@@ -177,7 +180,8 @@ pub trait Store: Send + Sync + 'static {
     ///   (`succeeded`, `rolled_back`) and finished in `[from, to)`, plus, per service and
     ///   environment, the first one finished at or after `to` (it decides whether the
     ///   last one in the range failed);
-    /// - the commits each of those shipped;
+    /// - the first shipments (each commit's first production deployment per service,
+    ///   over all history) whose deployment finished in `[lead_times_from, to)`;
     /// - incidents (drills too) started at or after `from` that affect a service in
     ///   scope or name one of those deployments as a cause.
     async fn metric_facts(&self, query: &FactsQuery) -> Result<Facts, StoreError>;

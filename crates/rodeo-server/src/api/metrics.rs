@@ -166,7 +166,9 @@ pub(crate) async fn resolve(state: &AppState, q: &MetricsParams) -> Result<Ask, 
     })
 }
 
-/// The facts for `ask`'s window and the one before it, with the configured lookback.
+/// The facts from `from` to the end of `ask`'s window: deployments from the configured
+/// lookback before `from` (failed deployments that recover after `from`), first
+/// shipments from `from`.
 pub(crate) async fn facts(state: &AppState, ask: &Ask, from: Timestamp) -> Result<Facts, ApiError> {
     let lookback = chrono::Duration::days(i64::from(state.config.metrics.lookback_days));
     Ok(state
@@ -175,6 +177,7 @@ pub(crate) async fn facts(state: &AppState, ask: &Ask, from: Timestamp) -> Resul
             services: ask.services.clone(),
             from: from - lookback,
             to: ask.window.to,
+            lead_times_from: from,
         })
         .await?)
 }

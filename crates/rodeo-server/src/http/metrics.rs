@@ -98,6 +98,7 @@ async fn refresh_dora_gauges(state: &AppState) {
         services: None,
         from: window.from - lookback,
         to: window.to,
+        lead_times_from: window.from,
     };
     let facts = match state.store.metric_facts(&query).await {
         Ok(f) => f,

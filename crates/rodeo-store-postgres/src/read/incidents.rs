@@ -1,12 +1,12 @@
 //! Reads for incidents and the delivery metrics.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use rodeo_domain::{
     from_micros, to_micros, Deployment, DeploymentKind, DeploymentStatus, EnvironmentName,
     Incident, Page, ServiceName,
 };
-use rodeo_metrics::{Facts, ProdDeployment, Shipment};
+use rodeo_metrics::{Facts, FirstShipment, ProdDeployment};
 use rodeo_store::{FactsQuery, FinishedFilter, IncidentFilter, StoreError};
 use sqlx::{PgPool, QueryBuilder, Row};
 
@@ -148,21 +148,35 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
     }
     let ids: Vec<i64> = deployments.iter().map(|d| d.id).collect();
     let rows = sqlx::query(
-        "SELECT dc.deployment_id, c.sha, c.author, c.committed_at
-         FROM deployment_changes dc JOIN commits c ON c.sha = dc.sha
-         WHERE dc.deployment_id = ANY($1)",
+        "SELECT f.service, f.deployment_id, f.deployed_at, f.committed_at, f.author
+         FROM first_shipments f
+         WHERE ($1::text[] IS NULL OR f.service = ANY($1))
+           AND f.deployed_at >= $2 AND f.deployed_at < $3",
     )
-    .bind(&ids)
+    .bind(&services)
+    .bind(to_micros(q.lead_times_from))
+    .bind(to)
     .fetch_all(&mut *tx)
     .await
     .db()?;
-    let mut shipments = Vec::with_capacity(rows.len());
+    let mut first_shipments = Vec::with_capacity(rows.len());
+    let mut names: HashMap<String, ServiceName> = HashMap::new();
     for r in &rows {
-        shipments.push(Shipment {
-            deployment_id: r.try_get(0).db()?,
-            sha: r.try_get(1).db()?,
-            author: r.try_get(2).db()?,
+        let service: String = r.try_get(0).db()?;
+        let name = match names.get(&service) {
+            Some(n) => n.clone(),
+            None => {
+                let n = ServiceName::parse(&service).map_err(StoreError::database)?;
+                names.insert(service, n.clone());
+                n
+            }
+        };
+        first_shipments.push(FirstShipment {
+            service: name,
+            deployment_id: r.try_get(1).db()?,
+            deployed_at: from_micros(r.try_get(2).db()?),
             committed_at: from_micros(r.try_get(3).db()?),
+            author: r.try_get(4).db()?,
         });
     }
     let texts: Vec<String> =
@@ -189,7 +203,8 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
     }
     Ok(Facts {
         deployments,
-        shipments,
+        shipments: Vec::new(),
+        first_shipments,
         incidents,
     })
 }

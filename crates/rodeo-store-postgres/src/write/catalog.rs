@@ -290,6 +290,7 @@ impl Writer<'_> {
             env.order = order;
             self.topology_changed = true;
         }
+        let flipped = production.is_some_and(|p| p != env.production);
         env.production = production.unwrap_or(env.production);
         sqlx::query("UPDATE environments SET production = $2, sort_order = $3 WHERE name = $1")
             .bind(name.as_str())
@@ -298,6 +299,9 @@ impl Writer<'_> {
             .execute(&mut *self.tx)
             .await
             .db()?;
+        if flipped {
+            self.rebuild_first_shipments().await?;
+        }
         self.events
             .push(events::environment("environment.updated", &env));
         Ok(env)

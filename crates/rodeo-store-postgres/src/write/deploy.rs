@@ -246,6 +246,9 @@ impl Writer<'_> {
             self.refresh_current(&d).await?;
         }
         self.ship(&mut d, sent, fresh).await?;
+        if d.status == DeploymentStatus::Succeeded && d.change_count > 0 {
+            self.record_first_shipments(&d).await?;
+        }
         sqlx::query(
             "UPDATE deployments SET kind = $2, rollback_of = $3, previous_id = $4,
                  change_count = $5, changes_complete = $6
@@ -262,6 +265,61 @@ impl Writer<'_> {
         .db()?;
         self.events.push(events::deployment(&d));
         Ok(d)
+    }
+
+    /// The lead-time rollup: `d` reached production, so it is the first production
+    /// deployment of each commit it shipped unless an earlier one shipped it too.
+    async fn record_first_shipments(&mut self, d: &Deployment) -> Result<(), StoreError> {
+        let Some(finished) = d.finished_at else {
+            return Ok(());
+        };
+        sqlx::query(
+            "INSERT INTO first_shipments
+                 (service, sha, deployed_at, deployment_id, committed_at, author)
+             SELECT $1, c.sha, $2, $3, c.committed_at, c.author
+             FROM deployment_changes dc
+             JOIN commits c ON c.sha = dc.sha
+             WHERE dc.deployment_id = $3
+               AND EXISTS (SELECT 1 FROM environments e WHERE e.name = $4 AND e.production)
+             ON CONFLICT (service, sha) DO UPDATE
+                 SET deployed_at = EXCLUDED.deployed_at, deployment_id = EXCLUDED.deployment_id
+                 WHERE (EXCLUDED.deployed_at, EXCLUDED.deployment_id)
+                     < (first_shipments.deployed_at, first_shipments.deployment_id)",
+        )
+        .bind(d.service.as_str())
+        .bind(to_micros(finished))
+        .bind(d.id)
+        .bind(d.environment.as_str())
+        .execute(&mut *self.tx)
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    /// Rebuilds the lead-time rollup from the shipped changes: after an environment
+    /// became (or stopped being) production.
+    pub(super) async fn rebuild_first_shipments(&mut self) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM first_shipments")
+            .execute(&mut *self.tx)
+            .await
+            .db()?;
+        sqlx::query(
+            "INSERT INTO first_shipments
+                 (service, sha, deployed_at, deployment_id, committed_at, author)
+             SELECT DISTINCT ON (d.service, c.sha)
+                    d.service, c.sha, d.finished_at, d.id, c.committed_at, c.author
+             FROM deployment_changes dc
+             JOIN deployments d ON d.id = dc.deployment_id
+             JOIN environments e ON e.name = d.environment
+             JOIN commits c ON c.sha = dc.sha
+             WHERE e.production AND d.status IN ('succeeded', 'rolled_back')
+               AND d.finished_at IS NOT NULL
+             ORDER BY d.service, c.sha, d.finished_at, d.id",
+        )
+        .execute(&mut *self.tx)
+        .await
+        .db()?;
+        Ok(())
     }
 
     /// Recognises a rollback and marks the deployment it replaced.

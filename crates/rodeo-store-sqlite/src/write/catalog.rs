@@ -219,6 +219,7 @@ impl Call<'_> {
         let mut env = queries::environment(self.conn, name.as_str())?
             .ok_or_else(|| StoreError::not_found("environment", name.as_str()))?;
         let reordered = order.is_some_and(|o| o != env.order);
+        let flipped = production.is_some_and(|p| p != env.production);
         env.production = production.unwrap_or(env.production);
         env.order = order.unwrap_or(env.order);
         self.conn
@@ -229,6 +230,9 @@ impl Call<'_> {
         self.append(events::environment("environment.updated", &env))?;
         if reordered {
             self.refresh_all_drift()?;
+        }
+        if flipped {
+            self.rebuild_first_shipments()?;
         }
         Ok(Outcome::Environment(env))
     }

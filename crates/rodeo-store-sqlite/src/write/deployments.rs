@@ -260,6 +260,9 @@ impl Call<'_> {
                     rows::json_array(shipped.iter().map(Sha::as_str))
                 ])?;
         }
+        if d.status == DeploymentStatus::Succeeded && !shipped.is_empty() {
+            self.record_first_shipments(d)?;
+        }
         if d.status == DeploymentStatus::Succeeded {
             // The newest successful deployment is the current one without asking again.
             let newest = current
@@ -268,6 +271,50 @@ impl Call<'_> {
             self.refresh_drift(&d.service, &d.environment)?;
         }
         self.append(events::deployment(d))
+    }
+
+    /// The lead-time rollup: `d` reached production, so it is the first production
+    /// deployment of each commit it shipped unless an earlier one shipped it too.
+    fn record_first_shipments(&mut self, d: &Deployment) -> Result<()> {
+        let production =
+            queries::environment(self.conn, d.environment.as_str())?.is_some_and(|e| e.production);
+        let Some(finished) = d.finished_at.filter(|_| production) else {
+            return Ok(());
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO first_shipments
+                     (service, deployed_at, commit_id, deployment_id, committed_at, author)
+                 SELECT ?1, ?2, c.id, ?3, c.committed_at, c.author
+                 FROM deployment_changes dc JOIN commits c ON c.sha = dc.sha
+                 WHERE dc.deployment_id = ?3
+                 ON CONFLICT (service, commit_id) DO UPDATE
+                     SET deployed_at = excluded.deployed_at,
+                         deployment_id = excluded.deployment_id
+                     WHERE (excluded.deployed_at, excluded.deployment_id)
+                         < (first_shipments.deployed_at, first_shipments.deployment_id)",
+            )?
+            .execute(params![d.service.as_str(), to_micros(finished), d.id])?;
+        Ok(())
+    }
+
+    /// Rebuilds the lead-time rollup from the shipped changes: after an environment
+    /// became (or stopped being) production.
+    pub(super) fn rebuild_first_shipments(&mut self) -> Result<()> {
+        self.conn.execute_batch(
+            "DELETE FROM first_shipments;
+             INSERT INTO first_shipments
+                 (service, deployed_at, commit_id, deployment_id, committed_at, author)
+             SELECT d.service, min(d.finished_at), c.id, d.id, c.committed_at, c.author
+             FROM deployment_changes dc
+             JOIN deployments d ON d.id = dc.deployment_id
+             JOIN environments e ON e.name = d.environment
+             JOIN commits c ON c.sha = dc.sha
+             WHERE e.production = 1 AND d.status IN ('succeeded', 'rolled_back')
+               AND d.finished_at IS NOT NULL
+             GROUP BY d.service, c.id;",
+        )?;
+        Ok(())
     }
 
     fn insert_deployment(&mut self, d: &mut Deployment) -> Result<()> {

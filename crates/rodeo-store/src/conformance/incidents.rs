@@ -389,6 +389,130 @@ pub async fn deployments_finished_in_a_range(db: Db) {
     assert_eq!(one_only.len(), 1);
 }
 
+/// The lead-time rollup keeps each commit's earliest production deployment per
+/// service: a later environment does not move it, a backfilled earlier one does, a
+/// staging or failed deployment never counts, and flipping an environment's production
+/// flag rebuilds it.
+pub async fn first_shipments_follow_the_earliest_production_deployment(db: Db) {
+    let c = chain("fs", 3, None, at(-600));
+    record_commits(&db, c.clone()).await;
+    let query = |services| FactsQuery {
+        services,
+        from: at(-1000),
+        to: at(100),
+        lead_times_from: at(-1000),
+    };
+    let firsts = |f: &crate::Facts| {
+        let mut v: Vec<(i64, rodeo_domain::Timestamp)> = f
+            .first_shipments
+            .iter()
+            .map(|s| (s.deployment_id, s.deployed_at))
+            .collect();
+        v.sort();
+        v
+    };
+    record(&db, deploy("api", "staging", "1", &c[2].sha, at(-300))).await;
+    let mut failed = deploy("api", "prod-eu", "1", &c[2].sha, at(-290));
+    failed.status = DeploymentStatus::Failed;
+    record(&db, failed).await;
+    one(
+        &db,
+        Command::CreateEnvironment {
+            name: env("prod-us"),
+            production: true,
+            order: 300,
+        },
+    )
+    .await;
+    one(
+        &db,
+        Command::UpdateEnvironment {
+            name: env("prod-eu"),
+            production: Some(true),
+            order: None,
+        },
+    )
+    .await;
+    assert!(db
+        .metric_facts(&query(None))
+        .await
+        .unwrap()
+        .first_shipments
+        .is_empty());
+
+    let eu = record(&db, deploy("api", "prod-eu", "1", &c[2].sha, at(-200))).await;
+    let us = record(&db, deploy("api", "prod-us", "1", &c[2].sha, at(-100))).await;
+    let f = db.metric_facts(&query(None)).await.unwrap();
+    assert_eq!(
+        f.first_shipments.len(),
+        3,
+        "three commits, each counted once"
+    );
+    assert!(firsts(&f)
+        .iter()
+        .all(|(d, t)| (*d, *t) == (eu.id, at(-200))));
+    assert_eq!(
+        f.first_shipments,
+        rodeo_metrics::first_shipments(&crate::Facts {
+            shipments: shipped_facts(&db, &[eu.id, us.id]).await,
+            ..f.clone()
+        })
+    );
+
+    // A deployment recorded late that finished earlier becomes the first.
+    let early = record(&db, deploy("api", "prod-us", "0", &c[1].sha, at(-250))).await;
+    let f = db
+        .metric_facts(&query(Some(vec![svc("api")])))
+        .await
+        .unwrap();
+    let by_time = firsts(&f);
+    assert_eq!(
+        by_time.iter().filter(|(d, _)| *d == early.id).count(),
+        2,
+        "{by_time:?}"
+    );
+    assert_eq!(
+        by_time.iter().filter(|(d, _)| *d == eu.id).count(),
+        1,
+        "{by_time:?}"
+    );
+
+    // prod-us stops being production: prod-eu's deployment is first for all three again.
+    one(
+        &db,
+        Command::UpdateEnvironment {
+            name: env("prod-us"),
+            production: Some(false),
+            order: None,
+        },
+    )
+    .await;
+    let f = db.metric_facts(&query(None)).await.unwrap();
+    assert!(
+        firsts(&f).iter().all(|(d, _)| *d == eu.id),
+        "{:?}",
+        firsts(&f)
+    );
+    assert_eq!(f.first_shipments.len(), 3);
+}
+
+/// The commits `ids` shipped, as raw shipments.
+async fn shipped_facts(db: &Db, ids: &[i64]) -> Vec<rodeo_metrics::Shipment> {
+    let mut out = Vec::new();
+    for id in ids {
+        let d = db.get_deployment(*id).await.unwrap().unwrap();
+        for c in d.changes {
+            out.push(rodeo_metrics::Shipment {
+                deployment_id: *id,
+                sha: c.sha.to_string(),
+                author: c.author,
+                committed_at: c.committed_at,
+            });
+        }
+    }
+    out
+}
+
 pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
     // Commits shipped by the api deployments.
     let c = chain("m", 3, None, at(-600));
@@ -434,6 +558,7 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
             services: Some(vec![svc("api")]),
             from: at(-200),
             to: at(0),
+            lead_times_from: at(-200),
         })
         .await
         .unwrap();
@@ -451,28 +576,16 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
         .find(|d| d.id == after1.id)
         .unwrap();
     assert_eq!(hot.kind, DeploymentKind::Hotfix);
-    let mut shipped: Vec<(i64, String)> = facts
-        .shipments
+    // c[0] was first deployed before the window, c[2] after it: only c[1] counts.
+    let firsts: Vec<(i64, rodeo_domain::Timestamp)> = facts
+        .first_shipments
         .iter()
-        .map(|s| (s.deployment_id, s.sha.clone()))
+        .map(|f| (f.deployment_id, f.committed_at))
         .collect();
-    shipped.sort();
-    assert_eq!(
-        shipped,
-        vec![
-            (in1.id, c[1].sha.to_string()),
-            (after1.id, c[2].sha.to_string())
-        ]
-    );
-    let s = facts
-        .shipments
-        .iter()
-        .find(|s| s.deployment_id == in1.id)
-        .unwrap();
-    assert_eq!(
-        (s.author.as_str(), s.committed_at),
-        ("Ada Lovelace", c[1].committed_at)
-    );
+    assert_eq!(firsts, vec![(in1.id, c[1].committed_at)]);
+    assert_eq!(facts.first_shipments[0].author, "Ada Lovelace");
+    assert_eq!(facts.first_shipments[0].deployed_at, at(-100));
+    assert!(facts.shipments.is_empty());
     let incident_ids: Vec<i64> = facts.incidents.iter().map(|i| i.id).collect();
     assert_eq!(incident_ids, vec![inc.id], "started in range, in scope");
     assert_eq!(facts.incidents[0].causes, vec![in1.id]);
@@ -483,6 +596,7 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
             services: None,
             from: at(-200),
             to: at(0),
+            lead_times_from: at(-200),
         })
         .await
         .unwrap();

@@ -136,6 +136,7 @@ macro_rules! conformance_suite {
             incidents::incident_list_filters,
             incidents::deployments_finished_in_a_range,
             incidents::metric_facts_read_the_window_and_its_edges,
+            incidents::first_shipments_follow_the_earliest_production_deployment,
         );
     };
 }
