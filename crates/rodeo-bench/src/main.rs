@@ -41,8 +41,6 @@ struct ProfileArgs {
     service: Option<String>,
     #[arg(long, default_value_t = 90)]
     days: i64,
-    #[arg(long, default_value_t = 90)]
-    lookback_days: i64,
 }
 
 async fn profile(a: ProfileArgs) -> Result<(), Error> {
@@ -55,9 +53,8 @@ async fn profile(a: ProfileArgs) -> Result<(), Error> {
     };
     let q = rodeo_store::FactsQuery {
         services,
-        from: window.previous().from - Duration::days(a.lookback_days),
+        from: window.previous().from,
         to: window.to,
-        lead_times_from: window.previous().from,
     };
     for _ in 0..3 {
         let t = Instant::now();

@@ -8,7 +8,7 @@ use rodeo_domain::{DeploymentKind, DeploymentStatus, ServiceName, Timestamp};
 use crate::bands::{median_band, Band, BANDS};
 use crate::bots::BotPatterns;
 use crate::facts::{Facts, FirstShipment, IncidentKind, ProdDeployment};
-use crate::stats::{median, quantile};
+use crate::stats::{median, quantile, quantile_of_sorted};
 use crate::window::Window;
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -280,10 +280,11 @@ fn lead_time(facts: &Facts, window: Window, bots: &BotPatterns) -> LeadTime {
         }
         spans.push(span.max(0.0));
     }
-    let median_seconds = median(&spans);
+    spans.sort_unstable_by(f64::total_cmp);
+    let median_seconds = quantile_of_sorted(&spans, 0.5);
     LeadTime {
         median_seconds: median_seconds.map(round),
-        p90_seconds: quantile(&spans, 0.9).map(round),
+        p90_seconds: quantile_of_sorted(&spans, 0.9).map(round),
         count: spans.len() as u32,
         excluded_bot_commits: bots_excluded,
         negative_spans: negative,
@@ -358,12 +359,25 @@ pub fn dora_by_service(
     window: Window,
     bots: &BotPatterns,
 ) -> Vec<(ServiceName, Dora)> {
-    let mut split: BTreeMap<ServiceName, Facts> = BTreeMap::new();
-    let mut service_of = HashMap::new();
+    dora_by_service_in(facts, &[window], bots)
+        .into_iter()
+        .filter_map(|(s, mut d)| d.pop().map(|d| (s, d)))
+        .collect()
+}
+
+/// [`dora_by_service`] for several windows (a window and the one before it), splitting
+/// the facts by service once.
+pub fn dora_by_service_in(
+    facts: &Facts,
+    windows: &[Window],
+    bots: &BotPatterns,
+) -> Vec<(ServiceName, Vec<Dora>)> {
+    let mut split: BTreeMap<&ServiceName, Facts> = BTreeMap::new();
+    let mut service_of: HashMap<i64, &ServiceName> = HashMap::new();
     for d in &facts.deployments {
-        service_of.insert(d.id, d.service.clone());
+        service_of.insert(d.id, &d.service);
         split
-            .entry(d.service.clone())
+            .entry(&d.service)
             .or_default()
             .deployments
             .push(d.clone());
@@ -384,7 +398,7 @@ pub fn dora_by_service(
         // Each service sees the incident through the causes among its deployments.
         let services: BTreeSet<_> = i.causes.iter().filter_map(|c| service_of.get(c)).collect();
         for service in services {
-            if let Some(f) = split.get_mut(service) {
+            if let Some(f) = split.get_mut(*service) {
                 f.incidents.push(i.clone());
             }
         }
@@ -392,8 +406,8 @@ pub fn dora_by_service(
     split
         .into_iter()
         .map(|(service, f)| {
-            let d = dora(&f, window, bots);
-            (service, d)
+            let all = windows.iter().map(|w| dora(&f, *w, bots)).collect();
+            (service.clone(), all)
         })
         .collect()
 }

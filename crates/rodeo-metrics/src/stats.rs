@@ -4,11 +4,17 @@
 /// definition numpy and R call type 7): on sorted values `x`, `h = (n − 1)·p`, and the
 /// result is `x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋ + 1] − x[⌊h⌋])`. `None` for no values.
 pub fn quantile(values: &[f64], p: f64) -> Option<f64> {
-    if values.is_empty() {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    quantile_of_sorted(&sorted, p)
+}
+
+/// [`quantile`] of values already sorted ascending, so several quantiles of one set
+/// cost one sort.
+pub fn quantile_of_sorted(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
         return None;
     }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
     let h = (sorted.len() - 1) as f64 * p.clamp(0.0, 1.0);
     let lo = h.floor() as usize;
     let hi = (lo + 1).min(sorted.len() - 1);

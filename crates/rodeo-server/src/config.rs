@@ -101,9 +101,6 @@ pub struct MetricsConfig {
     pub default_window_days: u32,
     /// Commit authors matching any of these globs are left out of lead time.
     pub bot_patterns: Vec<String>,
-    /// How far before a window the metrics look for a commit's first production
-    /// deployment and for failed deployments that recover in the window, in days.
-    pub lookback_days: u32,
 }
 
 impl Default for MetricsConfig {
@@ -111,7 +108,6 @@ impl Default for MetricsConfig {
         Self {
             default_window_days: 30,
             bot_patterns: vec!["*[bot]".into(), "dependabot*".into(), "renovate*".into()],
-            lookback_days: 90,
         }
     }
 }

@@ -133,12 +133,19 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
          WHERE service = ?1 AND environment = ?2 AND status = ?3 AND finished_at >= ?4
          ORDER BY finished_at, id LIMIT 1",
     )?;
+    let mut before = tx.prepare_cached(
+        "SELECT id, kind, finished_at FROM deployments
+         WHERE service = ?1 AND environment = ?2 AND status = ?3 AND finished_at < ?4
+         ORDER BY finished_at DESC, id DESC LIMIT 1",
+    )?;
+    let mut boundary = Vec::new();
     let mut deployments = Vec::new();
     for service in &services {
         let service_name = ServiceName::parse(service).map_err(StoreError::database)?;
         for env in &production {
             let env_name = EnvironmentName::parse(env).map_err(StoreError::database)?;
             let mut next: Option<ProdDeployment> = None;
+            let mut last: Option<ProdDeployment> = None;
             for status in [DeploymentStatus::Succeeded, DeploymentStatus::RolledBack] {
                 let make = |r: &rusqlite::Row<'_>| -> rusqlite::Result<ProdDeployment> {
                     let kind: String = r.get(1)?;
@@ -165,11 +172,24 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
                         next = Some(d);
                     }
                 }
+                for d in before.query_map(params![service, env, status.as_str(), from], make)? {
+                    let d = d?;
+                    if last
+                        .as_ref()
+                        .is_none_or(|l| (d.finished_at, d.id) > (l.finished_at, l.id))
+                    {
+                        last = Some(d);
+                    }
+                }
             }
             deployments.extend(next);
+            if let Some(l) = last {
+                boundary.push(l.id);
+                deployments.push(l);
+            }
         }
     }
-    drop((in_range, after));
+    drop((in_range, after, before));
 
     let ids: HashSet<i64> = deployments.iter().map(|d| d.id).collect();
     let mut first_shipments = Vec::new();
@@ -179,7 +199,7 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
     )?;
     for service in &services {
         let name = ServiceName::parse(service).map_err(StoreError::database)?;
-        let rows = firsts.query_map(params![service, to_micros(q.lead_times_from), to], |r| {
+        let rows = firsts.query_map(params![service, from, to], |r| {
             Ok(FirstShipment {
                 service: name.clone(),
                 deployment_id: r.get(0)?,
@@ -195,10 +215,23 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
     drop(firsts);
 
     let wanted: BTreeSet<&str> = services.iter().map(String::as_str).collect();
-    let docs: Vec<String> = tx
+    let mut docs: Vec<String> = tx
         .prepare_cached("SELECT doc FROM incidents WHERE started_at >= ?1 ORDER BY id")?
         .query_map([from], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
+    // Incidents caused by the deployments before the range started before it too.
+    let earlier: Vec<String> = tx
+        .prepare_cached(
+            "SELECT i.doc FROM incidents i
+             WHERE i.started_at < ?1 AND i.id IN (
+                 SELECT c.incident_id FROM incident_causes c
+                 WHERE c.deployment_id IN (SELECT value FROM json_each(?2)))",
+        )?
+        .query_map(params![from, serde_json::to_string(&boundary)?], |r| {
+            r.get(0)
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    docs.extend(earlier);
     let mut incidents = Vec::new();
     for doc in docs {
         let i: Incident = serde_json::from_str(&doc)?;

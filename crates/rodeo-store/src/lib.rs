@@ -84,9 +84,6 @@ pub struct FactsQuery {
     pub services: Option<Vec<ServiceName>>,
     pub from: Timestamp,
     pub to: Timestamp,
-    /// First shipments (the lead-time rollup) are read from here to `to`; usually later
-    /// than `from`, which reaches back for recoveries.
-    pub lead_times_from: Timestamp,
 }
 
 /// Connection pool figures for `/metrics`.
@@ -178,12 +175,14 @@ pub trait Store: Send + Sync + 'static {
     /// What the delivery metrics are computed from, read in one snapshot:
     /// - the deployments to production environments that reached production
     ///   (`succeeded`, `rolled_back`) and finished in `[from, to)`, plus, per service and
-    ///   environment, the first one finished at or after `to` (it decides whether the
-    ///   last one in the range failed);
+    ///   environment, the last one finished before `from` (its recovery may fall in the
+    ///   range) and the first one finished at or after `to` (it decides whether the last
+    ///   one in the range failed);
     /// - the first shipments (each commit's first production deployment per service,
-    ///   over all history) whose deployment finished in `[lead_times_from, to)`;
+    ///   over all history) whose deployment finished in `[from, to)`;
     /// - incidents (drills too) started at or after `from` that affect a service in
-    ///   scope or name one of those deployments as a cause.
+    ///   scope or name one of those deployments as a cause, and those naming one of the
+    ///   deployments before `from`.
     async fn metric_facts(&self, query: &FactsQuery) -> Result<Facts, StoreError>;
 
     /// Writes a consistent copy of the database to `path` while it stays online.

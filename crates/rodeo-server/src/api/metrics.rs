@@ -9,7 +9,7 @@ use rodeo_domain::{
     parse_timestamp, FieldError, FieldErrors, Scope, ServiceName, TeamName, Timestamp,
 };
 use rodeo_metrics::{
-    dora, dora_by_service, incident_metrics, BotPatterns, Bucket, Dora, Facts, Window,
+    dora, dora_by_service_in, incident_metrics, BotPatterns, Bucket, Dora, Facts, Window,
 };
 use rodeo_store::FactsQuery;
 use serde::Deserialize;
@@ -166,18 +166,14 @@ pub(crate) async fn resolve(state: &AppState, q: &MetricsParams) -> Result<Ask, 
     })
 }
 
-/// The facts from `from` to the end of `ask`'s window: deployments from the configured
-/// lookback before `from` (failed deployments that recover after `from`), first
-/// shipments from `from`.
+/// The facts from `from` to the end of `ask`'s window.
 pub(crate) async fn facts(state: &AppState, ask: &Ask, from: Timestamp) -> Result<Facts, ApiError> {
-    let lookback = chrono::Duration::days(i64::from(state.config.metrics.lookback_days));
     Ok(state
         .store
         .metric_facts(&FactsQuery {
             services: ask.services.clone(),
-            from: from - lookback,
+            from,
             to: ask.window.to,
-            lead_times_from: from,
         })
         .await?)
 }
@@ -221,21 +217,13 @@ pub(crate) async fn dora_handler(
         &dora(&facts, ask.window, &bots),
         &dora(&facts, previous, &bots),
     ));
-    let now = dora_by_service(&facts, ask.window, &bots);
-    let before = dora_by_service(&facts, previous, &bots);
-    let services: Vec<Value> = now
+    let services: Vec<Value> = dora_by_service_in(&facts, &[ask.window, previous], &bots)
         .iter()
         .map(|(service, d)| {
             let mut m = Map::new();
             m.insert("service".into(), json!(service));
-            let prev = before.iter().find(|(s, _)| s == service).map(|(_, p)| p);
-            match prev {
-                Some(p) => m.extend(with_previous(d, p)),
-                None => {
-                    if let Value::Object(x) = json!(d) {
-                        m.extend(x);
-                    }
-                }
+            if let [now, before] = d.as_slice() {
+                m.extend(with_previous(now, before));
             }
             Value::Object(m)
         })

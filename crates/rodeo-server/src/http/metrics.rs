@@ -93,12 +93,10 @@ async fn refresh_dora_gauges(state: &AppState) {
     let Some(window) = rodeo_metrics::Window::ending(now, chrono::Duration::days(30)) else {
         return;
     };
-    let lookback = chrono::Duration::days(i64::from(state.config.metrics.lookback_days));
     let query = rodeo_store::FactsQuery {
         services: None,
-        from: window.from - lookback,
+        from: window.from,
         to: window.to,
-        lead_times_from: window.from,
     };
     let facts = match state.store.metric_facts(&query).await {
         Ok(f) => f,

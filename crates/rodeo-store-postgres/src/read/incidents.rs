@@ -123,7 +123,16 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
              WHERE d.service = l.service AND d.environment = l.environment
                AND d.status IN ('succeeded', 'rolled_back') AND d.finished_at >= $3
              ORDER BY d.finished_at, d.id LIMIT 1
-         ) n",
+         ) n
+         UNION ALL
+         SELECT p.id, p.service, p.environment, p.status, p.kind, p.finished_at
+         FROM lanes l CROSS JOIN LATERAL (
+             SELECT d.id, d.service, d.environment, d.status, d.kind, d.finished_at
+             FROM deployments d
+             WHERE d.service = l.service AND d.environment = l.environment
+               AND d.status IN ('succeeded', 'rolled_back') AND d.finished_at < $2
+             ORDER BY d.finished_at DESC, d.id DESC LIMIT 1
+         ) p",
     )
     .bind(&services)
     .bind(from)
@@ -154,7 +163,7 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
            AND f.deployed_at >= $2 AND f.deployed_at < $3",
     )
     .bind(&services)
-    .bind(to_micros(q.lead_times_from))
+    .bind(from)
     .bind(to)
     .fetch_all(&mut *tx)
     .await
@@ -179,12 +188,24 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
             author: r.try_get(4).db()?,
         });
     }
-    let texts: Vec<String> =
-        sqlx::query_scalar("SELECT doc::text FROM incidents WHERE started_at >= $1 ORDER BY id")
-            .bind(from)
-            .fetch_all(&mut *tx)
-            .await
-            .db()?;
+    // Incidents started in the range, and earlier ones caused by deployments before it.
+    let before: Vec<i64> = deployments
+        .iter()
+        .filter(|d| to_micros(d.finished_at) < from)
+        .map(|d| d.id)
+        .collect();
+    let texts: Vec<String> = sqlx::query_scalar(
+        "SELECT doc::text FROM incidents WHERE started_at >= $1
+         UNION ALL
+         SELECT i.doc::text FROM incidents i
+         WHERE i.started_at < $1 AND i.id IN (
+             SELECT incident_id FROM incident_causes WHERE deployment_id = ANY($2))",
+    )
+    .bind(from)
+    .bind(&before)
+    .fetch_all(&mut *tx)
+    .await
+    .db()?;
     tx.commit().await.db()?;
     let wanted: Option<BTreeSet<&str>> = services
         .as_ref()

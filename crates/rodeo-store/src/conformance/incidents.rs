@@ -400,7 +400,6 @@ pub async fn first_shipments_follow_the_earliest_production_deployment(db: Db) {
         services,
         from: at(-1000),
         to: at(100),
-        lead_times_from: at(-1000),
     };
     let firsts = |f: &crate::Facts| {
         let mut v: Vec<(i64, rodeo_domain::Timestamp)> = f
@@ -548,6 +547,20 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
     old.started_at = Some(at(-900));
     old.detected_at = Some(at(-900));
     one(&db, Command::OpenIncident(old)).await;
+    // Before the range, but caused by the lane's last deployment before it.
+    let mut earlier = new_incident("earlier", &["api"]);
+    earlier.started_at = Some(at(-450));
+    earlier.detected_at = Some(at(-450));
+    let earlier = incident_of(one(&db, Command::OpenIncident(earlier)).await);
+    change(
+        &db,
+        earlier.id,
+        IncidentChange::SetCauses {
+            deployments: vec![before.id],
+            automatic: false,
+        },
+    )
+    .await;
     let mut elsewhere = new_incident("web only", &["web"]);
     elsewhere.started_at = Some(at(-10));
     elsewhere.detected_at = Some(at(-10));
@@ -558,7 +571,6 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
             services: Some(vec![svc("api")]),
             from: at(-200),
             to: at(0),
-            lead_times_from: at(-200),
         })
         .await
         .unwrap();
@@ -566,10 +578,9 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
     ids.sort_unstable();
     assert_eq!(
         ids,
-        vec![in1.id, after1.id],
-        "the window plus the next in the lane"
+        vec![before.id, in1.id, after1.id],
+        "the range, the last before it and the next after it in the lane"
     );
-    assert!(!ids.contains(&before.id));
     let hot = facts
         .deployments
         .iter()
@@ -586,9 +597,15 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
     assert_eq!(facts.first_shipments[0].author, "Ada Lovelace");
     assert_eq!(facts.first_shipments[0].deployed_at, at(-100));
     assert!(facts.shipments.is_empty());
-    let incident_ids: Vec<i64> = facts.incidents.iter().map(|i| i.id).collect();
-    assert_eq!(incident_ids, vec![inc.id], "started in range, in scope");
-    assert_eq!(facts.incidents[0].causes, vec![in1.id]);
+    let mut incident_ids: Vec<i64> = facts.incidents.iter().map(|i| i.id).collect();
+    incident_ids.sort_unstable();
+    assert_eq!(
+        incident_ids,
+        vec![inc.id, earlier.id],
+        "started in range, or caused by a deployment read"
+    );
+    let caused = facts.incidents.iter().find(|i| i.id == inc.id).unwrap();
+    assert_eq!(caused.causes, vec![in1.id]);
 
     // Every service: web's deployment and incident too.
     let all = db
@@ -596,10 +613,9 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
             services: None,
             from: at(-200),
             to: at(0),
-            lead_times_from: at(-200),
         })
         .await
         .unwrap();
-    assert_eq!(all.deployments.len(), 3);
-    assert_eq!(all.incidents.len(), 2);
+    assert_eq!(all.deployments.len(), 4);
+    assert_eq!(all.incidents.len(), 3);
 }
