@@ -72,12 +72,26 @@ pub struct Dora {
 /// The five keys for everything in `facts` (one service, a team's or all).
 pub fn dora(facts: &Facts, window: Window, bots: &BotPatterns) -> Dora {
     let history = History::new(facts);
+    dora_of(facts, &history, window, bots)
+}
+
+/// [`dora`] for several windows (a window and the one before it) over the same facts,
+/// ordering the history once.
+pub fn dora_in(facts: &Facts, windows: &[Window], bots: &BotPatterns) -> Vec<Dora> {
+    let history = History::new(facts);
+    windows
+        .iter()
+        .map(|w| dora_of(facts, &history, *w, bots))
+        .collect()
+}
+
+fn dora_of(facts: &Facts, history: &History<'_>, window: Window, bots: &BotPatterns) -> Dora {
     Dora {
-        deployment_frequency: deployment_frequency(&history, window),
+        deployment_frequency: deployment_frequency(history, window),
         lead_time: lead_time(facts, window, bots),
-        change_failure_rate: change_failure_rate(&history, window),
-        recovery_time: recovery_time(&history, window),
-        rework_rate: rework_rate(&history, window),
+        change_failure_rate: change_failure_rate(history, window),
+        recovery_time: recovery_time(history, window),
+        rework_rate: rework_rate(history, window),
     }
 }
 
@@ -359,46 +373,56 @@ pub fn dora_by_service(
     window: Window,
     bots: &BotPatterns,
 ) -> Vec<(ServiceName, Dora)> {
-    dora_by_service_in(facts, &[window], bots)
+    dora_by_service_in(facts.clone(), &[window], bots)
         .into_iter()
         .filter_map(|(s, mut d)| d.pop().map(|d| (s, d)))
         .collect()
 }
 
-/// [`dora_by_service`] for several windows (a window and the one before it), splitting
-/// the facts by service once.
+/// [`dora_by_service`] for several windows (a window and the one before it): the facts
+/// are split by service once, by moving them, not copying.
 pub fn dora_by_service_in(
-    facts: &Facts,
+    facts: Facts,
     windows: &[Window],
     bots: &BotPatterns,
 ) -> Vec<(ServiceName, Vec<Dora>)> {
-    let mut split: BTreeMap<&ServiceName, Facts> = BTreeMap::new();
-    let mut service_of: HashMap<i64, &ServiceName> = HashMap::new();
-    for d in &facts.deployments {
-        service_of.insert(d.id, &d.service);
-        split
-            .entry(&d.service)
-            .or_default()
-            .deployments
-            .push(d.clone());
-    }
-    for s in &facts.shipments {
-        if let Some(service) = service_of.get(&s.deployment_id) {
-            if let Some(f) = split.get_mut(service) {
-                f.shipments.push(s.clone());
+    let mut split: BTreeMap<ServiceName, Facts> = BTreeMap::new();
+    let mut service_of: HashMap<i64, ServiceName> = HashMap::new();
+    for d in facts.deployments {
+        service_of.insert(d.id, d.service.clone());
+        match split.get_mut(&d.service) {
+            Some(f) => f.deployments.push(d),
+            None => {
+                let name = d.service.clone();
+                split.insert(
+                    name,
+                    Facts {
+                        deployments: vec![d],
+                        ..Facts::default()
+                    },
+                );
             }
         }
     }
-    for s in &facts.first_shipments {
-        if let Some(f) = split.get_mut(&s.service) {
-            f.first_shipments.push(s.clone());
+    for s in facts.shipments {
+        if let Some(f) = service_of
+            .get(&s.deployment_id)
+            .and_then(|n| split.get_mut(n))
+        {
+            f.shipments.push(s);
         }
     }
-    for i in &facts.incidents {
+    for s in facts.first_shipments {
+        if let Some(f) = split.get_mut(&s.service) {
+            f.first_shipments.push(s);
+        }
+    }
+    for i in facts.incidents {
         // Each service sees the incident through the causes among its deployments.
-        let services: BTreeSet<_> = i.causes.iter().filter_map(|c| service_of.get(c)).collect();
+        let services: BTreeSet<&ServiceName> =
+            i.causes.iter().filter_map(|c| service_of.get(c)).collect();
         for service in services {
-            if let Some(f) = split.get_mut(*service) {
+            if let Some(f) = split.get_mut(service) {
                 f.incidents.push(i.clone());
             }
         }
@@ -407,7 +431,7 @@ pub fn dora_by_service_in(
         .into_iter()
         .map(|(service, f)| {
             let all = windows.iter().map(|w| dora(&f, *w, bots)).collect();
-            (service.clone(), all)
+            (service, all)
         })
         .collect()
 }

@@ -20,8 +20,8 @@ pub use bands::{median_band, Band, BANDS};
 pub use bots::BotPatterns;
 pub use dora::first_shipments;
 pub use dora::{
-    dora, dora_by_service, dora_by_service_in, ChangeFailureRate, DeploymentFrequency, Dora,
-    LeadTime, RecoveryTime, ReworkRate,
+    dora, dora_by_service, dora_by_service_in, dora_in, ChangeFailureRate, DeploymentFrequency,
+    Dora, LeadTime, RecoveryTime, ReworkRate,
 };
 pub use facts::{Facts, FirstShipment, Incident, IncidentKind, ProdDeployment, Shipment};
 pub use incidents::{incident_metrics, IncidentMetrics, Interval, ServiceMtbf};

@@ -149,6 +149,23 @@ proptest! {
         );
     }
 
+    /// Computing two windows together, or per service after moving the facts apart,
+    /// gives what computing each on its own gives.
+    #[test]
+    fn windows_together_and_services_apart_agree(f in history()) {
+        let (w, p) = (window(), window().previous());
+        let bots = BotPatterns::default();
+        prop_assert_eq!(
+            rodeo_metrics::dora_in(&f, &[w, p], &bots),
+            vec![dora(&f, w, &bots), dora(&f, p, &bots)]
+        );
+        for (service, both) in rodeo_metrics::dora_by_service_in(f.clone(), &[w, p], &bots) {
+            let one = rodeo_metrics::dora_by_service(&f, p, &bots);
+            let alone = one.iter().find(|(s, _)| *s == service).map(|(_, d)| d);
+            prop_assert_eq!(alone, both.get(1));
+        }
+    }
+
     #[test]
     fn arrival_order_does_not_matter(f in history(), seed in any::<u64>()) {
         let mut shuffled = f.clone();

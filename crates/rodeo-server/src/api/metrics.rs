@@ -9,7 +9,7 @@ use rodeo_domain::{
     parse_timestamp, FieldError, FieldErrors, Scope, ServiceName, TeamName, Timestamp,
 };
 use rodeo_metrics::{
-    dora, dora_by_service_in, incident_metrics, BotPatterns, Bucket, Dora, Facts, Window,
+    dora, dora_by_service_in, dora_in, incident_metrics, BotPatterns, Bucket, Dora, Facts, Window,
 };
 use rodeo_store::FactsQuery;
 use serde::Deserialize;
@@ -209,25 +209,33 @@ pub(crate) async fn dora_handler(
     let previous = ask.window.previous();
     let facts = facts(&state, &ask, previous.from).await?;
     let bots = bots(&state);
+    let window = ask.window;
+    // Hundreds of milliseconds of computing for an organisation: off the async workers.
+    let (whole, services) = tokio::task::spawn_blocking(move || {
+        let whole = match dora_in(&facts, &[window, previous], &bots).as_slice() {
+            [now, before] => with_previous(now, before),
+            _ => Map::new(),
+        };
+        let services: Vec<Value> = dora_by_service_in(facts, &[window, previous], &bots)
+            .iter()
+            .map(|(service, d)| {
+                let mut m = Map::new();
+                m.insert("service".into(), json!(service));
+                if let [now, before] = d.as_slice() {
+                    m.extend(with_previous(now, before));
+                }
+                Value::Object(m)
+            })
+            .collect();
+        (whole, services)
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let mut out = Map::new();
     out.insert("window".into(), json!(ask.window));
     out.insert("previous_window".into(), json!(previous));
     out.insert("scope".into(), ask.scope.clone());
-    out.extend(with_previous(
-        &dora(&facts, ask.window, &bots),
-        &dora(&facts, previous, &bots),
-    ));
-    let services: Vec<Value> = dora_by_service_in(&facts, &[ask.window, previous], &bots)
-        .iter()
-        .map(|(service, d)| {
-            let mut m = Map::new();
-            m.insert("service".into(), json!(service));
-            if let [now, before] = d.as_slice() {
-                m.extend(with_previous(now, before));
-            }
-            Value::Object(m)
-        })
-        .collect();
+    out.extend(whole);
     out.insert("services".into(), Value::Array(services));
     Ok(Json(Value::Object(out)))
 }
