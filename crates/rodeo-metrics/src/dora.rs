@@ -234,11 +234,11 @@ pub fn first_shipments(facts: &Facts) -> Vec<FirstShipment> {
             continue; // not a production deployment, or it never reached production
         };
         let candidate = FirstShipment {
-            service: d.service.clone(),
+            service: std::sync::Arc::new(d.service.clone()),
             deployment_id: d.id,
             deployed_at: d.finished_at,
             committed_at: s.committed_at,
-            author: s.author.clone(),
+            author: std::sync::Arc::from(s.author.as_str()),
         };
         first
             .entry((d.service.as_str(), s.sha.as_str()))
@@ -282,7 +282,7 @@ fn lead_time(facts: &Facts, window: Window, bots: &BotPatterns) -> LeadTime {
     let (mut spans, mut bots_excluded, mut negative) = (Vec::new(), 0, 0);
     for f in firsts.iter().filter(|f| window.contains(f.deployed_at)) {
         let bot = *is_bot
-            .entry(f.author.as_str())
+            .entry(&f.author)
             .or_insert_with(|| bots.matches(&f.author));
         if bot {
             bots_excluded += 1;

@@ -4,6 +4,8 @@
 //! of commits; after it, for the rollback or hotfix that marks a deployment in it as
 //! failed), so the result does not depend on which slice of history was read.
 
+use std::sync::Arc;
+
 pub use rodeo_domain::IncidentKind;
 use rodeo_domain::{DeploymentKind, DeploymentStatus, EnvironmentName, ServiceName, Timestamp};
 
@@ -60,11 +62,13 @@ pub struct Incident {
 /// commit of a window and its lookback.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FirstShipment {
-    pub service: ServiceName,
+    /// Shared: a window holds hundreds of thousands of these for a few hundred services
+    /// and authors.
+    pub service: Arc<ServiceName>,
     pub deployment_id: i64,
     pub deployed_at: Timestamp,
     pub committed_at: Timestamp,
-    pub author: String,
+    pub author: Arc<str>,
 }
 
 /// Everything one computation reads. Lead time comes from `first_shipments` (what the

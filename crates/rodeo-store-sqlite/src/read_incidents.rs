@@ -1,6 +1,7 @@
 //! Reads for incidents and the delivery metrics.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use rodeo_domain::{
     from_micros, to_micros, Deployment, DeploymentKind, DeploymentStatus, EnvironmentName,
@@ -197,19 +198,27 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
         "SELECT deployment_id, deployed_at, committed_at, author FROM first_shipments
          WHERE service = ?1 AND deployed_at >= ?2 AND deployed_at < ?3",
     )?;
+    let mut authors: HashMap<String, Arc<str>> = HashMap::new();
     for service in &services {
-        let name = ServiceName::parse(service).map_err(StoreError::database)?;
-        let rows = firsts.query_map(params![service, from, to], |r| {
-            Ok(FirstShipment {
-                service: name.clone(),
+        let name = Arc::new(ServiceName::parse(service).map_err(StoreError::database)?);
+        let mut rows = firsts.query(params![service, from, to])?;
+        while let Some(r) = rows.next()? {
+            let author = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
+            let author = match authors.get(author) {
+                Some(a) => Arc::clone(a),
+                None => {
+                    let a: Arc<str> = Arc::from(author);
+                    authors.insert(author.to_owned(), Arc::clone(&a));
+                    a
+                }
+            };
+            first_shipments.push(FirstShipment {
+                service: Arc::clone(&name),
                 deployment_id: r.get(0)?,
                 deployed_at: from_micros(r.get(1)?),
                 committed_at: from_micros(r.get(2)?),
-                author: r.get(3)?,
-            })
-        })?;
-        for f in rows {
-            first_shipments.push(f?);
+                author,
+            });
         }
     }
     drop(firsts);

@@ -1,6 +1,7 @@
 //! Reads for incidents and the delivery metrics.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 use rodeo_domain::{
     from_micros, to_micros, Deployment, DeploymentKind, DeploymentStatus, EnvironmentName,
@@ -169,15 +170,25 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
     .await
     .db()?;
     let mut first_shipments = Vec::with_capacity(rows.len());
-    let mut names: HashMap<String, ServiceName> = HashMap::new();
+    let mut names: HashMap<String, Arc<ServiceName>> = HashMap::new();
+    let mut authors: HashMap<String, Arc<str>> = HashMap::new();
     for r in &rows {
-        let service: String = r.try_get(0).db()?;
-        let name = match names.get(&service) {
-            Some(n) => n.clone(),
+        let service: &str = r.try_get(0).db()?;
+        let name = match names.get(service) {
+            Some(n) => Arc::clone(n),
             None => {
-                let n = ServiceName::parse(&service).map_err(StoreError::database)?;
-                names.insert(service, n.clone());
+                let n = Arc::new(ServiceName::parse(service).map_err(StoreError::database)?);
+                names.insert(service.to_owned(), Arc::clone(&n));
                 n
+            }
+        };
+        let author: &str = r.try_get(4).db()?;
+        let author = match authors.get(author) {
+            Some(a) => Arc::clone(a),
+            None => {
+                let a: Arc<str> = Arc::from(author);
+                authors.insert(author.to_owned(), Arc::clone(&a));
+                a
             }
         };
         first_shipments.push(FirstShipment {
@@ -185,7 +196,7 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
             deployment_id: r.try_get(1).db()?,
             deployed_at: from_micros(r.try_get(2).db()?),
             committed_at: from_micros(r.try_get(3).db()?),
-            author: r.try_get(4).db()?,
+            author,
         });
     }
     // Incidents started in the range, and earlier ones caused by deployments before it.

@@ -594,7 +594,7 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
         .map(|f| (f.deployment_id, f.committed_at))
         .collect();
     assert_eq!(firsts, vec![(in1.id, c[1].committed_at)]);
-    assert_eq!(facts.first_shipments[0].author, "Ada Lovelace");
+    assert_eq!(&*facts.first_shipments[0].author, "Ada Lovelace");
     assert_eq!(facts.first_shipments[0].deployed_at, at(-100));
     assert!(facts.shipments.is_empty());
     let mut incident_ids: Vec<i64> = facts.incidents.iter().map(|i| i.id).collect();
