@@ -157,15 +157,11 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
         });
     }
     let ids: Vec<i64> = deployments.iter().map(|d| d.id).collect();
-    // One row per service with its values in arrays: decoding half a million rows one
-    // by one costs several times what the database takes to find them.
     let rows = sqlx::query(
-        "SELECT f.service, array_agg(f.deployment_id), array_agg(f.deployed_at),
-                array_agg(f.committed_at), array_agg(f.author)
+        "SELECT f.service, f.deployment_id, f.deployed_at, f.committed_at, f.author
          FROM first_shipments f
          WHERE ($1::text[] IS NULL OR f.service = ANY($1))
-           AND f.deployed_at >= $2 AND f.deployed_at < $3
-         GROUP BY f.service",
+           AND f.deployed_at >= $2 AND f.deployed_at < $3",
     )
     .bind(&services)
     .bind(from)
@@ -173,33 +169,35 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
     .fetch_all(&mut *tx)
     .await
     .db()?;
-    let mut first_shipments = Vec::new();
+    let mut first_shipments = Vec::with_capacity(rows.len());
+    let mut names: HashMap<String, Arc<ServiceName>> = HashMap::new();
     let mut authors: HashMap<String, Arc<str>> = HashMap::new();
     for r in &rows {
         let service: &str = r.try_get(0).db()?;
-        let name = Arc::new(ServiceName::parse(service).map_err(StoreError::database)?);
-        let ids: Vec<i64> = r.try_get(1).db()?;
-        let deployed: Vec<i64> = r.try_get(2).db()?;
-        let committed: Vec<i64> = r.try_get(3).db()?;
-        let who: Vec<String> = r.try_get(4).db()?;
-        first_shipments.reserve(ids.len());
-        for (((id, d), c), author) in ids.into_iter().zip(deployed).zip(committed).zip(who) {
-            let author = match authors.get(&author) {
-                Some(a) => Arc::clone(a),
-                None => {
-                    let a: Arc<str> = Arc::from(author.as_str());
-                    authors.insert(author, Arc::clone(&a));
-                    a
-                }
-            };
-            first_shipments.push(FirstShipment {
-                service: Arc::clone(&name),
-                deployment_id: id,
-                deployed_at: from_micros(d),
-                committed_at: from_micros(c),
-                author,
-            });
-        }
+        let name = match names.get(service) {
+            Some(n) => Arc::clone(n),
+            None => {
+                let n = Arc::new(ServiceName::parse(service).map_err(StoreError::database)?);
+                names.insert(service.to_owned(), Arc::clone(&n));
+                n
+            }
+        };
+        let author: &str = r.try_get(4).db()?;
+        let author = match authors.get(author) {
+            Some(a) => Arc::clone(a),
+            None => {
+                let a: Arc<str> = Arc::from(author);
+                authors.insert(author.to_owned(), Arc::clone(&a));
+                a
+            }
+        };
+        first_shipments.push(FirstShipment {
+            service: name,
+            deployment_id: r.try_get(1).db()?,
+            deployed_at: from_micros(r.try_get(2).db()?),
+            committed_at: from_micros(r.try_get(3).db()?),
+            author,
+        });
     }
     // Incidents started in the range, and earlier ones caused by deployments before it.
     let before: Vec<i64> = deployments
