@@ -59,7 +59,7 @@ pub struct Incident {
 /// A commit's first production deployment for one service: the deployment that
 /// reached production earliest among those that shipped it. Stores keep these as a
 /// rollup, maintained with every write, so lead time never has to read every shipped
-/// commit of a window and its lookback.
+/// commit of a window and the history before it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FirstShipment {
     /// Shared: a window holds hundreds of thousands of these for a few hundred services
