@@ -9,7 +9,7 @@ use rodeo_domain::{
     parse_timestamp, FieldError, FieldErrors, Scope, ServiceName, TeamName, Timestamp,
 };
 use rodeo_metrics::{
-    dora, dora_by_service_in, dora_in, incident_metrics, BotPatterns, Bucket, Dora, Facts, Window,
+    dora_by_service_in, dora_in, incident_metrics, BotPatterns, Bucket, Dora, Facts, Window,
 };
 use rodeo_store::FactsQuery;
 use serde::Deserialize;
@@ -264,18 +264,24 @@ pub(crate) async fn series(
     }
     let facts = facts(&state, &ask, ask.window.from).await?;
     let bots = bots(&state);
-    let points: Vec<Value> = pieces
-        .iter()
-        .map(|w| {
-            let mut m = Map::new();
-            m.insert("from".into(), json!(w.from));
-            m.insert("to".into(), json!(w.to));
-            if let Value::Object(x) = json!(dora(&facts, *w, &bots)) {
-                m.extend(x);
-            }
-            Value::Object(m)
-        })
-        .collect();
+    let points: Vec<Value> = tokio::task::spawn_blocking(move || {
+        let all = dora_in(&facts, &pieces, &bots);
+        pieces
+            .iter()
+            .zip(all)
+            .map(|(w, d)| {
+                let mut m = Map::new();
+                m.insert("from".into(), json!(w.from));
+                m.insert("to".into(), json!(w.to));
+                if let Value::Object(x) = json!(d) {
+                    m.extend(x);
+                }
+                Value::Object(m)
+            })
+            .collect()
+    })
+    .await
+    .map_err(ApiError::internal)?;
     Ok(Json(json!({
         "window": ask.window, "scope": ask.scope, "bucket": bucket, "points": points,
     })))
