@@ -25,6 +25,7 @@ pub mod catalog;
 pub mod commits;
 pub mod deployments;
 pub mod events;
+pub mod facts;
 mod fixtures;
 pub mod incidents;
 pub mod shipped;
@@ -135,8 +136,8 @@ macro_rules! conformance_suite {
             incidents::alerts_attach_by_key_then_service,
             incidents::incident_list_filters,
             incidents::deployments_finished_in_a_range,
-            incidents::metric_facts_read_the_window_and_its_edges,
-            incidents::first_shipments_follow_the_earliest_production_deployment,
+            facts::metric_facts_read_the_window_and_its_edges,
+            facts::first_shipments_follow_the_earliest_production_deployment,
         );
     };
 }
