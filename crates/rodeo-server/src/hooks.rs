@@ -16,6 +16,14 @@ use crate::http::metrics;
 use crate::state::AppState;
 use crate::webhooks::{self, Parsed};
 
+/// A webhook's secret or token from the configuration; without one, every delivery is
+/// refused (401) with a message naming the key to set.
+fn configured<'a>(value: &'a Option<String>, what: &str, key: &str) -> Result<&'a str, ApiError> {
+    value
+        .as_deref()
+        .ok_or_else(|| ApiError::BadSignature(format!("{what} (webhooks.{key})")))
+}
+
 fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
@@ -29,16 +37,11 @@ pub(crate) async fn github(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let secret = state
-        .config
-        .webhooks
-        .github_secret
-        .as_deref()
-        .ok_or_else(|| {
-            ApiError::BadSignature(
-                "no GitHub webhook secret is configured (webhooks.github_secret)".into(),
-            )
-        })?;
+    let secret = configured(
+        &state.config.webhooks.github_secret,
+        "no GitHub webhook secret is configured",
+        "github_secret",
+    )?;
     webhooks::verify_github(
         secret.as_bytes(),
         &body,
@@ -64,16 +67,11 @@ pub(crate) async fn gitlab(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let expected = state
-        .config
-        .webhooks
-        .gitlab_token
-        .as_deref()
-        .ok_or_else(|| {
-            ApiError::BadSignature(
-                "no GitLab webhook token is configured (webhooks.gitlab_token)".into(),
-            )
-        })?;
+    let expected = configured(
+        &state.config.webhooks.gitlab_token,
+        "no GitLab webhook token is configured",
+        "gitlab_token",
+    )?;
     webhooks::verify_gitlab(expected, header(&headers, "x-gitlab-token"))
         .map_err(|e| ApiError::BadSignature(e.to_string()))?;
     let event = required(&headers, "x-gitlab-event")?;
@@ -97,16 +95,11 @@ pub(crate) async fn pagerduty(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let secret = state
-        .config
-        .webhooks
-        .pagerduty_secret
-        .as_deref()
-        .ok_or_else(|| {
-            ApiError::BadSignature(
-                "no PagerDuty webhook secret is configured (webhooks.pagerduty_secret)".into(),
-            )
-        })?;
+    let secret = configured(
+        &state.config.webhooks.pagerduty_secret,
+        "no PagerDuty webhook secret is configured",
+        "pagerduty_secret",
+    )?;
     webhooks::verify_pagerduty(
         secret.as_bytes(),
         &body,
@@ -131,16 +124,11 @@ pub(crate) async fn alertmanager(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let token = state
-        .config
-        .webhooks
-        .alertmanager_token
-        .as_deref()
-        .ok_or_else(|| {
-            ApiError::BadSignature(
-                "no Alertmanager token is configured (webhooks.alertmanager_token)".into(),
-            )
-        })?;
+    let token = configured(
+        &state.config.webhooks.alertmanager_token,
+        "no Alertmanager token is configured",
+        "alertmanager_token",
+    )?;
     webhooks::verify_bearer(token, header(&headers, "authorization"))
         .map_err(|e| ApiError::BadSignature(e.to_string()))?;
     let parsed = webhooks::parse_alertmanager(&body, &state.config.alerting)

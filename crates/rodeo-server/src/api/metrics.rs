@@ -6,12 +6,13 @@
 use axum::extract::State;
 use axum::Json;
 use rodeo_domain::{
-    parse_timestamp, FieldError, FieldErrors, Scope, ServiceName, TeamName, Timestamp,
+    parse_timestamp, Cursor, FieldError, FieldErrors, Scope, ServiceName, TeamName, Timestamp,
+    MAX_PAGE_SIZE,
 };
 use rodeo_metrics::{
     dora_by_service_in, dora_in, incident_metrics, BotPatterns, Bucket, Dora, Facts, Window,
 };
-use rodeo_store::FactsQuery;
+use rodeo_store::{FactsQuery, IncidentFilter};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::IntoParams;
@@ -299,17 +300,37 @@ pub(crate) async fn incidents(
     caller.require(Scope::Read)?;
     let ask = resolve(&state, &q).await?;
     let previous = ask.window.previous();
-    let facts = facts(&state, &ask, previous.from).await?;
-    // Facts hold incidents bearing on the scope's deployments too; these metrics are
-    // about incidents affecting the scope's services.
-    let list: Vec<_> = match &ask.services {
-        None => facts.incidents,
-        Some(s) => facts
-            .incidents
-            .into_iter()
-            .filter(|i| i.services.iter().any(|x| s.contains(x)))
-            .collect(),
+    // Only incidents: the deployments and first shipments of the DORA facts are not
+    // needed here. Incidents affecting the scope's services, started since the previous
+    // window began (so the first gap of the window has its predecessor).
+    let mut list = Vec::new();
+    let mut filter = IncidentFilter {
+        service: match ask.services.as_deref() {
+            Some([one]) => Some(one.clone()),
+            _ => None,
+        },
+        since: Some(previous.from),
+        until: Some(ask.window.to),
+        limit: MAX_PAGE_SIZE,
+        ..IncidentFilter::default()
     };
+    loop {
+        let page = state.store.list_incidents(&filter).await?;
+        list.extend(
+            page.items
+                .iter()
+                .filter(|i| {
+                    ask.services
+                        .as_ref()
+                        .is_none_or(|s| i.services.iter().any(|x| s.contains(x)))
+                })
+                .map(rodeo_metrics::Incident::from),
+        );
+        match page.next_cursor.as_deref().map(Cursor::decode) {
+            Some(c) => filter.before_id = Some(c.map_err(ApiError::internal)?.before_id),
+            None => break,
+        }
+    }
     let mut out = match json!(incident_metrics(&list, ask.window)) {
         Value::Object(m) => m,
         _ => Map::new(),

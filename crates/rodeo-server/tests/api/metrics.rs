@@ -216,6 +216,15 @@ async fn weekly_series_and_incident_metrics() {
     assert_eq!(i["time_to_mitigate"]["median_seconds"], 3_600);
     assert_eq!(i["time_to_resolve"]["mean_seconds"], 7_200);
     assert_eq!(i["previous"]["count"], 0);
+    // Scoped to a service: only incidents that affect it.
+    for (service, count) in [("web", 1), ("api", 0)] {
+        let i = app
+            .get_json(&format!(
+                "/api/v1/metrics/incidents?service={service}&{WINDOW}"
+            ))
+            .await;
+        assert_eq!(i["count"], count, "{service}");
+    }
 
     // What changed before it: w1, suggested as the cause.
     let c = app
