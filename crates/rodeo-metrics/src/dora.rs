@@ -33,6 +33,48 @@ pub struct LeadTime {
     /// skew), counted as 0 s.
     pub negative_spans: u32,
     pub band: Option<Band>,
+    /// Where the time went, from pull-request data; `None` when no merged pull request
+    /// was first deployed in the window.
+    pub stages: Option<LeadTimeStages>,
+}
+
+/// Lead time split at a pull request's milestones, over the merged pull requests whose
+/// merge commit's first production deployment finished in the window (per service).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LeadTimeStages {
+    pub pull_requests: u32,
+    /// Pull requests opened by authors matching the bot patterns, left out.
+    pub excluded_bot_pull_requests: u32,
+    /// First commit -> pull request opened (only pull requests whose commits rodeo
+    /// knows; a commit authored after the pull request opened counts as 0 s).
+    pub coding: Stage,
+    /// Opened -> merged.
+    pub review: Stage,
+    /// Merged -> first production deployment.
+    pub deploy: Stage,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Stage {
+    pub median_seconds: Option<i64>,
+    pub p90_seconds: Option<i64>,
+    pub count: u32,
+    /// Spans that came out negative (clock skew) and count as 0 s.
+    pub negative_spans: u32,
+}
+
+impl Stage {
+    fn of(spans: Vec<f64>) -> Self {
+        let negative_spans = spans.iter().filter(|s| **s < 0.0).count() as u32;
+        let mut spans: Vec<f64> = spans.into_iter().map(|s| s.max(0.0)).collect();
+        spans.sort_unstable_by(f64::total_cmp);
+        Self {
+            median_seconds: quantile_of_sorted(&spans, 0.5).map(round),
+            p90_seconds: quantile_of_sorted(&spans, 0.9).map(round),
+            count: spans.len() as u32,
+            negative_spans,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -239,6 +281,7 @@ pub fn first_shipments(facts: &Facts) -> Vec<FirstShipment> {
             deployed_at: d.finished_at,
             committed_at: s.committed_at,
             author: std::sync::Arc::from(s.author.as_str()),
+            pull_request: s.pull_request.clone().map(Box::new),
         };
         first
             .entry((d.service.as_str(), s.sha.as_str()))
@@ -280,7 +323,11 @@ fn lead_time(facts: &Facts, window: Window, bots: &BotPatterns) -> LeadTime {
     };
     let mut is_bot: HashMap<&str, bool> = HashMap::new();
     let (mut spans, mut bots_excluded, mut negative) = (Vec::new(), 0, 0);
+    let mut pull_requests = Vec::new();
     for f in firsts.iter().filter(|f| window.contains(f.deployed_at)) {
+        if let Some(pr) = &f.pull_request {
+            pull_requests.push((pr.as_ref(), f.deployed_at));
+        }
         let bot = *is_bot
             .entry(&f.author)
             .or_insert_with(|| bots.matches(&f.author));
@@ -303,7 +350,43 @@ fn lead_time(facts: &Facts, window: Window, bots: &BotPatterns) -> LeadTime {
         excluded_bot_commits: bots_excluded,
         negative_spans: negative,
         band: median_seconds.map(|m| BANDS.lead_time(m)),
+        stages: stages(&pull_requests, &mut is_bot, bots),
     }
+}
+
+/// Definition 2's per-stage breakdown: each merged pull request at the first production
+/// deployment of its merge commit.
+fn stages<'a>(
+    pull_requests: &[(&'a crate::facts::PullRequestTimes, Timestamp)],
+    is_bot: &mut HashMap<&'a str, bool>,
+    bots: &BotPatterns,
+) -> Option<LeadTimeStages> {
+    if pull_requests.is_empty() {
+        return None;
+    }
+    let (mut coding, mut review, mut deploy, mut excluded) =
+        (Vec::new(), Vec::new(), Vec::new(), 0);
+    for (pr, deployed_at) in pull_requests {
+        let bot = *is_bot
+            .entry(&pr.author)
+            .or_insert_with(|| bots.matches(&pr.author));
+        if bot {
+            excluded += 1;
+            continue;
+        }
+        if let Some(first) = pr.first_commit_at {
+            coding.push(seconds(pr.opened_at - first));
+        }
+        review.push(seconds(pr.merged_at - pr.opened_at));
+        deploy.push(seconds(*deployed_at - pr.merged_at));
+    }
+    Some(LeadTimeStages {
+        pull_requests: review.len() as u32,
+        excluded_bot_pull_requests: excluded,
+        coding: Stage::of(coding),
+        review: Stage::of(review),
+        deploy: Stage::of(deploy),
+    })
 }
 
 /// Definition 3.

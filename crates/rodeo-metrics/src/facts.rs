@@ -38,6 +38,23 @@ pub struct Shipment {
     pub sha: String,
     pub author: String,
     pub committed_at: Timestamp,
+    /// The merged pull request whose merge commit this is, if any.
+    pub pull_request: Option<PullRequestTimes>,
+}
+
+/// A merged pull request's milestones, carried by its merge commit: the per-stage
+/// breakdown of lead time (first commit -> opened -> merged -> first production
+/// deployment) counts each pull request once per service, at the first production
+/// deployment of its merge commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullRequestTimes {
+    /// The earliest authored time among the pull request's own commits (reachable from
+    /// its head and not from its merge commit's first parent); `None` when rodeo does
+    /// not know them (the branch was never pushed to it).
+    pub first_commit_at: Option<Timestamp>,
+    pub opened_at: Timestamp,
+    pub merged_at: Timestamp,
+    pub author: Arc<str>,
 }
 
 /// An incident, as far as the metrics are concerned.
@@ -69,6 +86,8 @@ pub struct FirstShipment {
     pub deployed_at: Timestamp,
     pub committed_at: Timestamp,
     pub author: Arc<str>,
+    /// Boxed: few commits are merge commits of a pull request.
+    pub pull_request: Option<Box<PullRequestTimes>>,
 }
 
 /// Everything one computation reads. Lead time comes from `first_shipments` (what the

@@ -21,9 +21,11 @@ pub use bots::BotPatterns;
 pub use dora::first_shipments;
 pub use dora::{
     dora, dora_by_service, dora_by_service_in, dora_in, ChangeFailureRate, DeploymentFrequency,
-    Dora, LeadTime, RecoveryTime, ReworkRate,
+    Dora, LeadTime, LeadTimeStages, RecoveryTime, ReworkRate, Stage,
 };
-pub use facts::{Facts, FirstShipment, Incident, IncidentKind, ProdDeployment, Shipment};
+pub use facts::{
+    Facts, FirstShipment, Incident, IncidentKind, ProdDeployment, PullRequestTimes, Shipment,
+};
 pub use incidents::{incident_metrics, IncidentMetrics, Interval, ServiceMtbf};
 pub use stats::{mean, median, quantile, quantile_of_sorted};
 pub use window::{Bucket, Window};

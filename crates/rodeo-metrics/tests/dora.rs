@@ -7,7 +7,7 @@ use chrono::{Duration, TimeZone, Utc};
 use rodeo_domain::{DeploymentKind, DeploymentStatus, EnvironmentName, ServiceName, Timestamp};
 use rodeo_metrics::{
     dora, dora_by_service, Band, BotPatterns, Facts, Incident, IncidentKind, ProdDeployment,
-    Shipment, Window,
+    PullRequestTimes, Shipment, Window,
 };
 
 fn at(minutes: i64) -> Timestamp {
@@ -47,6 +47,7 @@ fn ship(deployment_id: i64, sha: &str, author: &str, committed_minute: i64) -> S
         sha: sha.into(),
         author: author.into(),
         committed_at: at(committed_minute),
+        pull_request: None,
     }
 }
 
@@ -401,4 +402,95 @@ fn organisation_frequency_band_is_the_median_of_its_services() {
     let d = run(&facts(ds));
     assert_eq!(d.deployment_frequency.count, 37);
     assert_eq!(d.deployment_frequency.band, Some(Band::High));
+}
+
+/// The merge commit of a pull request opened at `opened`, merged at `merged`, its
+/// first commit authored at `first` (minutes).
+fn merged_pr(
+    deployment_id: i64,
+    sha: &str,
+    author: &str,
+    first: Option<i64>,
+    opened: i64,
+    merged: i64,
+) -> Shipment {
+    Shipment {
+        pull_request: Some(PullRequestTimes {
+            first_commit_at: first.map(at),
+            opened_at: at(opened),
+            merged_at: at(merged),
+            author: author.into(),
+        }),
+        ..ship(deployment_id, sha, author, merged)
+    }
+}
+
+#[test]
+fn lead_time_stages_split_each_pull_request_at_its_milestones() {
+    // Deployment 1 (day 10) ships two pull requests' merge commits and a plain commit;
+    // deployment 2 (day 12) ships pull request C again (not its first deployment) and
+    // pull request D; deployment 3 (day 40) is outside the window.
+    let mut f = facts(vec![
+        dep(1, "api", "production", 10 * DAY),
+        dep(2, "api", "production", 12 * DAY),
+        dep(3, "api", "production", 40 * DAY),
+    ]);
+    f.shipments = vec![
+        // A: first commit 10 h before opening, reviewed 2 h, deployed 4 h after merge.
+        merged_pr(
+            1,
+            "a",
+            "Ada",
+            Some(10 * DAY - 16 * 60),
+            10 * DAY - 6 * 60,
+            10 * DAY - 4 * 60,
+        ),
+        // B: commits unknown to rodeo, reviewed 1 h, deployed 30 min after merge.
+        merged_pr(1, "b", "Bo", None, 10 * DAY - 90, 10 * DAY - 30),
+        ship(1, "x", "Ada", 10 * DAY - 600),
+        // C: first deployed by 1; shipping it again in 2 changes nothing.
+        merged_pr(1, "c", "Cy", Some(9 * DAY), 9 * DAY + 60, 9 * DAY + 120),
+        merged_pr(2, "c", "Cy", Some(9 * DAY), 9 * DAY + 60, 9 * DAY + 120),
+        // D: a commit authored after the pull request opened (a rebase): coding 0 s.
+        merged_pr(2, "d", "Di", Some(11 * DAY + 30), 11 * DAY, 11 * DAY + 60),
+        // A bot's pull request is left out and counted.
+        merged_pr(
+            2,
+            "e",
+            "dependabot[bot]",
+            Some(11 * DAY),
+            11 * DAY,
+            11 * DAY + 10,
+        ),
+        // Outside the window.
+        merged_pr(3, "f", "Ada", Some(39 * DAY), 39 * DAY, 39 * DAY + 60),
+    ];
+    let stages = run(&f).lead_time.stages.unwrap();
+    assert_eq!(
+        (stages.pull_requests, stages.excluded_bot_pull_requests),
+        (4, 1)
+    );
+    // coding: A 36000, C 3600, D -1800 -> 0; sorted [0, 3600, 36000]
+    assert_eq!(stages.coding.count, 3);
+    assert_eq!(stages.coding.negative_spans, 1);
+    assert_eq!(stages.coding.median_seconds, Some(3600));
+    // p90 at rank 0.9 * 2 = 1.8: 3600 + 0.8 * (36000 - 3600) = 29520
+    assert_eq!(stages.coding.p90_seconds, Some(29520));
+    // review: A 7200, B 3600, C 3600, D 3600
+    assert_eq!(stages.review.count, 4);
+    assert_eq!(stages.review.median_seconds, Some(3600));
+    // p90 at rank 2.7 of [3600, 3600, 3600, 7200]: 3600 + 0.7 * 3600 = 6120
+    assert_eq!(stages.review.p90_seconds, Some(6120));
+    // deploy: A 14400, B 1800, C 1 day - 2 h = 79200, D 1 day - 1 h = 82800
+    assert_eq!(stages.deploy.count, 4);
+    // median of [1800, 14400, 79200, 82800] = (14400 + 79200) / 2
+    assert_eq!(stages.deploy.median_seconds, Some(46800));
+    assert_eq!(stages.deploy.negative_spans, 0);
+}
+
+#[test]
+fn no_pull_requests_is_no_breakdown() {
+    let mut f = facts(vec![dep(1, "api", "production", 10 * DAY)]);
+    f.shipments = vec![ship(1, "a", "Ada", 10 * DAY - 60)];
+    assert_eq!(run(&f).lead_time.stages, None);
 }

@@ -5,7 +5,8 @@ use chrono::{Duration, TimeZone, Utc};
 use proptest::prelude::*;
 use rodeo_domain::{DeploymentKind, DeploymentStatus, EnvironmentName, ServiceName};
 use rodeo_metrics::{
-    dora, BotPatterns, Facts, Incident, IncidentKind, ProdDeployment, Shipment, Window,
+    dora, BotPatterns, Facts, Incident, IncidentKind, ProdDeployment, PullRequestTimes, Shipment,
+    Window,
 };
 
 fn history() -> impl Strategy<Value = Facts> {
@@ -60,6 +61,14 @@ fn history() -> impl Strategy<Value = Facts> {
                             "Ada".into()
                         },
                         committed_at: start + Duration::minutes(c * 1300),
+                        // Every third commit merges a pull request.
+                        pull_request: (c % 3 == 0).then(|| PullRequestTimes {
+                            first_commit_at: (c % 2 == 0)
+                                .then(|| start + Duration::minutes(c * 1300 - 600)),
+                            opened_at: start + Duration::minutes(c * 1300 - 300),
+                            merged_at: start + Duration::minutes(c * 1300),
+                            author: if c % 7 == 0 { "renovate[bot]" } else { "Ada" }.into(),
+                        }),
                     }
                 })
                 .collect();

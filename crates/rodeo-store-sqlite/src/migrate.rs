@@ -39,6 +39,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "first_shipments",
         sql: include_str!("../migrations/0005_first_shipments.sql"),
     },
+    Migration {
+        version: 6,
+        name: "pull_request_stages",
+        sql: include_str!("../migrations/0006_pull_request_stages.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

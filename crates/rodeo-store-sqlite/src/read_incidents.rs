@@ -7,7 +7,7 @@ use rodeo_domain::{
     from_micros, to_micros, Deployment, DeploymentKind, DeploymentStatus, EnvironmentName,
     Incident, Page, ServiceName, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
-use rodeo_metrics::{Facts, FirstShipment, ProdDeployment};
+use rodeo_metrics::{Facts, FirstShipment, ProdDeployment, PullRequestTimes};
 use rodeo_store::{FactsQuery, FinishedFilter, IncidentFilter, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
@@ -195,7 +195,9 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
     let ids: HashSet<i64> = deployments.iter().map(|d| d.id).collect();
     let mut first_shipments = Vec::new();
     let mut firsts = tx.prepare_cached(
-        "SELECT deployment_id, deployed_at, committed_at, author FROM first_shipments
+        "SELECT deployment_id, deployed_at, committed_at, author,
+                pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author
+         FROM first_shipments
          WHERE service = ?1 AND deployed_at >= ?2 AND deployed_at < ?3",
     )?;
     let mut authors: HashMap<String, Arc<str>> = HashMap::new();
@@ -203,14 +205,33 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
         let name = Arc::new(ServiceName::parse(service).map_err(StoreError::database)?);
         let mut rows = firsts.query(params![service, from, to])?;
         while let Some(r) = rows.next()? {
-            let author = r.get_ref(3)?.as_str().map_err(rusqlite::Error::from)?;
-            let author = match authors.get(author) {
-                Some(a) => Arc::clone(a),
-                None => {
-                    let a: Arc<str> = Arc::from(author);
-                    authors.insert(author.to_owned(), Arc::clone(&a));
-                    a
-                }
+            let mut intern = |idx: usize| -> rusqlite::Result<Arc<str>> {
+                let author = r.get_ref(idx)?.as_str().map_err(rusqlite::Error::from)?;
+                Ok(match authors.get(author) {
+                    Some(a) => Arc::clone(a),
+                    None => {
+                        let a: Arc<str> = Arc::from(author);
+                        authors.insert(author.to_owned(), Arc::clone(&a));
+                        a
+                    }
+                })
+            };
+            let author = intern(3)?;
+            let opened: Option<i64> = r.get(4)?;
+            let merged: Option<i64> = r.get(5)?;
+            let has_author = r
+                .get_ref(7)?
+                .as_str_or_null()
+                .map_err(rusqlite::Error::from)?
+                .is_some();
+            let pull_request = match (opened, merged) {
+                (Some(opened), Some(merged)) if has_author => Some(Box::new(PullRequestTimes {
+                    first_commit_at: r.get::<_, Option<i64>>(6)?.map(from_micros),
+                    opened_at: from_micros(opened),
+                    merged_at: from_micros(merged),
+                    author: intern(7)?,
+                })),
+                _ => None,
             };
             first_shipments.push(FirstShipment {
                 service: Arc::clone(&name),
@@ -218,6 +239,7 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
                 deployed_at: from_micros(r.get(1)?),
                 committed_at: from_micros(r.get(2)?),
                 author,
+                pull_request,
             });
         }
     }

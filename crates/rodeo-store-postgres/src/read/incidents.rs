@@ -7,7 +7,7 @@ use rodeo_domain::{
     from_micros, to_micros, Deployment, DeploymentKind, DeploymentStatus, EnvironmentName,
     Incident, Page, ServiceName,
 };
-use rodeo_metrics::{Facts, FirstShipment, ProdDeployment};
+use rodeo_metrics::{Facts, FirstShipment, ProdDeployment, PullRequestTimes};
 use rodeo_store::{FactsQuery, FinishedFilter, IncidentFilter, StoreError};
 use sqlx::{PgPool, QueryBuilder, Row};
 
@@ -158,7 +158,8 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
     }
     let ids: Vec<i64> = deployments.iter().map(|d| d.id).collect();
     let rows = sqlx::query(
-        "SELECT f.service, f.deployment_id, f.deployed_at, f.committed_at, f.author
+        "SELECT f.service, f.deployment_id, f.deployed_at, f.committed_at, f.author,
+                f.pr_opened_at, f.pr_merged_at, f.pr_first_commit_at, f.pr_author
          FROM first_shipments f
          WHERE ($1::text[] IS NULL OR f.service = ANY($1))
            AND f.deployed_at >= $2 AND f.deployed_at < $3",
@@ -182,8 +183,7 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
                 n
             }
         };
-        let author: &str = r.try_get(4).db()?;
-        let author = match authors.get(author) {
+        let mut intern = |author: &str| match authors.get(author) {
             Some(a) => Arc::clone(a),
             None => {
                 let a: Arc<str> = Arc::from(author);
@@ -191,12 +191,26 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
                 a
             }
         };
+        let author = intern(r.try_get(4).db()?);
+        let opened: Option<i64> = r.try_get(5).db()?;
+        let merged: Option<i64> = r.try_get(6).db()?;
+        let pr_author: Option<&str> = r.try_get(8).db()?;
+        let pull_request = match (opened, merged, pr_author) {
+            (Some(opened), Some(merged), Some(pr_author)) => Some(Box::new(PullRequestTimes {
+                first_commit_at: r.try_get::<Option<i64>, _>(7).db()?.map(from_micros),
+                opened_at: from_micros(opened),
+                merged_at: from_micros(merged),
+                author: intern(pr_author),
+            })),
+            _ => None,
+        };
         first_shipments.push(FirstShipment {
             service: name,
             deployment_id: r.try_get(1).db()?,
             deployed_at: from_micros(r.try_get(2).db()?),
             committed_at: from_micros(r.try_get(3).db()?),
             author,
+            pull_request,
         });
     }
     // Incidents started in the range, and earlier ones caused by deployments before it.

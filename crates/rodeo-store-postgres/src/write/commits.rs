@@ -275,6 +275,7 @@ impl Writer<'_> {
         if changed {
             self.events.push(events::pull_request(&pr));
         }
+        self.attach_pull_request(&pr.repository, pr.number).await?;
         Ok(pr)
     }
 }

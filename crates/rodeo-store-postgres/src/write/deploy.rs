@@ -275,10 +275,17 @@ impl Writer<'_> {
         };
         sqlx::query(
             "INSERT INTO first_shipments
-                 (service, sha, deployed_at, deployment_id, committed_at, author)
-             SELECT $1, c.sha, $2, $3, c.committed_at, c.author
+                 (service, sha, deployed_at, deployment_id, committed_at, author,
+                  pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author)
+             SELECT $1, c.sha, $2, $3, c.committed_at, c.author,
+                    p.created_at, p.merged_at, p.first_commit_at, p.author
              FROM deployment_changes dc
              JOIN commits c ON c.sha = dc.sha
+             LEFT JOIN LATERAL (
+                 SELECT created_at, merged_at, first_commit_at, author FROM pull_requests
+                 WHERE merge_commit_sha = dc.sha AND state = 'merged' AND merged_at IS NOT NULL
+                 ORDER BY repository, number LIMIT 1
+             ) p ON true
              WHERE dc.deployment_id = $3
                AND EXISTS (SELECT 1 FROM environments e WHERE e.name = $4 AND e.production)
              ON CONFLICT (service, sha) DO UPDATE
@@ -293,7 +300,7 @@ impl Writer<'_> {
         .execute(&mut *self.tx)
         .await
         .db()?;
-        Ok(())
+        self.attach_shipped_pull_requests(d.id).await
     }
 
     /// Rebuilds the lead-time rollup from the shipped changes: after an environment
@@ -305,13 +312,20 @@ impl Writer<'_> {
             .db()?;
         sqlx::query(
             "INSERT INTO first_shipments
-                 (service, sha, deployed_at, deployment_id, committed_at, author)
+                 (service, sha, deployed_at, deployment_id, committed_at, author,
+                  pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author)
              SELECT DISTINCT ON (d.service, c.sha)
-                    d.service, c.sha, d.finished_at, d.id, c.committed_at, c.author
+                    d.service, c.sha, d.finished_at, d.id, c.committed_at, c.author,
+                    p.created_at, p.merged_at, p.first_commit_at, p.author
              FROM deployment_changes dc
              JOIN deployments d ON d.id = dc.deployment_id
              JOIN environments e ON e.name = d.environment
              JOIN commits c ON c.sha = dc.sha
+             LEFT JOIN LATERAL (
+                 SELECT created_at, merged_at, first_commit_at, author FROM pull_requests
+                 WHERE merge_commit_sha = dc.sha AND state = 'merged' AND merged_at IS NOT NULL
+                 ORDER BY repository, number LIMIT 1
+             ) p ON true
              WHERE e.production AND d.status IN ('succeeded', 'rolled_back')
                AND d.finished_at IS NOT NULL
              ORDER BY d.service, c.sha, d.finished_at, d.id",

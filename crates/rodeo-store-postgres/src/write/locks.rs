@@ -3,7 +3,8 @@
 //!
 //! The locks, always taken in this order so that no two transactions wait on each other:
 //! 1. the commit graph: exclusive for calls that record commits rodeo does not know yet
-//!    (generations of a child and its parent arriving in concurrent calls must agree),
+//!    (generations of a child and its parent arriving in concurrent calls must agree)
+//!    and for pull requests (their milestones land on rows deployments write),
 //!    shared for calls that only walk it (deployments, environment changes), so a walk
 //!    never sees half a repair;
 //! 2. one lock per service+environment, plus one per external deployment id, for the
@@ -143,6 +144,11 @@ impl Writer<'_> {
                         keys.insert(deployment_key(&s, &e));
                     }
                 }
+                // A merged pull request walks the graph for its first commit and fills
+                // the first shipments of its merge commit, which a deployment recording
+                // them concurrently would miss: exclusive, like new commits. Pull
+                // requests arrive far less often than commits.
+                Command::UpsertPullRequest(_) => graph = Some(Mode::Exclusive),
                 Command::CreateEnvironment { .. }
                 | Command::UpdateEnvironment { .. }
                 | Command::DeleteEnvironment { .. } => graph = Some(Mode::Shared),
@@ -158,7 +164,10 @@ impl Writer<'_> {
         }
         // Commits that are all known already (a CI job resending what a push webhook
         // recorded) change nothing in the graph, so they do not need it exclusively.
-        if !sent.is_empty() && !all_known(&mut self.tx, &sent).await? {
+        if graph != Some(Mode::Exclusive)
+            && !sent.is_empty()
+            && !all_known(&mut self.tx, &sent).await?
+        {
             graph = Some(Mode::Exclusive);
         }
         let locks: Vec<(i64, Mode)> = graph

@@ -25,6 +25,7 @@ mod deploy;
 mod drift;
 mod incidents;
 mod locks;
+mod pull_requests;
 mod shipped;
 mod tokens;
 

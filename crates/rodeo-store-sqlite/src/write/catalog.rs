@@ -353,6 +353,7 @@ impl Call<'_> {
         if before.is_none_or(|b| b.state != pr.state) {
             self.append(events::pull_request(&pr))?;
         }
+        self.attach_pull_request(&pr.repository, pr.number)?;
         Ok(Outcome::PullRequest(pr))
     }
 }

@@ -284,9 +284,13 @@ impl Call<'_> {
         self.conn
             .prepare_cached(
                 "INSERT INTO first_shipments
-                     (service, deployed_at, commit_id, deployment_id, committed_at, author)
-                 SELECT ?1, ?2, c.id, ?3, c.committed_at, c.author
+                     (service, deployed_at, commit_id, deployment_id, committed_at, author,
+                      pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author)
+                 SELECT ?1, ?2, c.id, ?3, c.committed_at, c.author,
+                        p.created_at, p.merged_at, p.first_commit_at, p.author
                  FROM deployment_changes dc JOIN commits c ON c.sha = dc.sha
+                 LEFT JOIN pull_requests p ON p.merge_commit_sha = dc.sha
+                     AND p.state = 'merged' AND p.merged_at IS NOT NULL
                  WHERE dc.deployment_id = ?3
                  ON CONFLICT (service, commit_id) DO UPDATE
                      SET deployed_at = excluded.deployed_at,
@@ -295,7 +299,7 @@ impl Call<'_> {
                          < (first_shipments.deployed_at, first_shipments.deployment_id)",
             )?
             .execute(params![d.service.as_str(), to_micros(finished), d.id])?;
-        Ok(())
+        self.attach_shipped_pull_requests(d.id)
     }
 
     /// Rebuilds the lead-time rollup from the shipped changes: after an environment
@@ -304,12 +308,16 @@ impl Call<'_> {
         self.conn.execute_batch(
             "DELETE FROM first_shipments;
              INSERT INTO first_shipments
-                 (service, deployed_at, commit_id, deployment_id, committed_at, author)
-             SELECT d.service, min(d.finished_at), c.id, d.id, c.committed_at, c.author
+                 (service, deployed_at, commit_id, deployment_id, committed_at, author,
+                  pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author)
+             SELECT d.service, min(d.finished_at), c.id, d.id, c.committed_at, c.author,
+                    p.created_at, p.merged_at, p.first_commit_at, p.author
              FROM deployment_changes dc
              JOIN deployments d ON d.id = dc.deployment_id
              JOIN environments e ON e.name = d.environment
              JOIN commits c ON c.sha = dc.sha
+             LEFT JOIN pull_requests p ON p.merge_commit_sha = dc.sha
+                 AND p.state = 'merged' AND p.merged_at IS NOT NULL
              WHERE e.production = 1 AND d.status IN ('succeeded', 'rolled_back')
                AND d.finished_at IS NOT NULL
              GROUP BY d.service, c.id;",

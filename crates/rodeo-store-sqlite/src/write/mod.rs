@@ -14,6 +14,7 @@ mod commits;
 mod deployments;
 mod incidents;
 mod projections;
+mod pull_requests;
 
 /// The state of one call while it is applied.
 pub(crate) struct Call<'a> {

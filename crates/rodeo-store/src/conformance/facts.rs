@@ -1,7 +1,9 @@
 //! The facts the delivery metrics read: the window and its edges, and the
 //! first-shipments rollup against the pure derivation.
 
-use rodeo_domain::{Command, DeploymentKind, DeploymentStatus, IncidentChange};
+use rodeo_domain::{
+    Command, DeploymentKind, DeploymentStatus, IncidentChange, PullRequest, PullRequestState, Sha,
+};
 
 use super::fixtures::*;
 use super::incidents::{change, incident_of, new_incident};
@@ -124,6 +126,7 @@ async fn shipped_facts(db: &Db, ids: &[i64]) -> Vec<rodeo_metrics::Shipment> {
                 sha: c.sha.to_string(),
                 author: c.author,
                 committed_at: c.committed_at,
+                pull_request: None,
             });
         }
     }
@@ -236,4 +239,112 @@ pub async fn metric_facts_read_the_window_and_its_edges(db: Db) {
         .unwrap();
     assert_eq!(all.deployments.len(), 4);
     assert_eq!(all.incidents.len(), 3);
+}
+
+fn merged_pull_request(number: i64, head: &Sha, merge: &Sha, opened: i64, merged: i64) -> Command {
+    Command::UpsertPullRequest(PullRequest {
+        repository: "acme/api".into(),
+        number,
+        title: format!("change #{number}"),
+        author: "grace".into(),
+        state: PullRequestState::Merged,
+        created_at: at(opened),
+        merged_at: Some(at(merged)),
+        merge_commit_sha: Some(merge.clone()),
+        head_sha: Some(head.clone()),
+        url: None,
+    })
+}
+
+/// A merged pull request's milestones ride on the first shipment of its merge commit,
+/// whichever arrives first (the pull request, the deployment, or the merge commit after
+/// the pull request), with its first commit found over the graph: the earliest authored
+/// commit reachable from its head and not from the merge commit's first parent.
+pub async fn pull_request_stages_ride_on_the_merge_commit(db: Db) {
+    let main = chain("pm", 2, None, at(-1000));
+    let (m1, m2) = (main[0].sha.clone(), main[1].sha.clone());
+    // Branch b1 <- b2 forks at m1 and is merged by a merge commit on top of m2.
+    let branch = chain("pb", 2, Some(&m1), at(-902));
+    let b2 = branch[1].sha.clone();
+    let merge = commit(&sha("pm", 10), &[&m2, &b2], at(-800));
+    let mut all = main.clone();
+    all.extend(branch.clone());
+    all.push(merge.clone());
+    record_commits(&db, all).await;
+
+    // 1. The pull request first, then the deployment that ships its merge commit.
+    one(&db, merged_pull_request(1, &b2, &merge.sha, -880, -800)).await;
+    let d1 = record(&db, deploy("api", "production", "1", &merge.sha, at(-700))).await;
+
+    // 2. The deployment first (a squash commit on top of the merge), then the pull
+    //    request: branch c1 <- c2 forks at the merge commit.
+    let squash = commit(&sha("pm", 11), &[&merge.sha], at(-600));
+    let c = chain("pc", 2, Some(&merge.sha), at(-661));
+    let mut more = c.clone();
+    more.push(squash.clone());
+    record_commits(&db, more).await;
+    let d2 = record(&db, deploy("api", "production", "2", &squash.sha, at(-500))).await;
+    one(
+        &db,
+        merged_pull_request(2, &c[1].sha, &squash.sha, -640, -600),
+    )
+    .await;
+
+    // 3. The pull request before rodeo knows its merge commit: the branch commit d1
+    //    is pushed, the pull request merged, then the squash commit and its deployment.
+    let d = chain("pd", 1, Some(&squash.sha), at(-460));
+    record_commits(&db, d.clone()).await;
+    let late = commit(&sha("pm", 12), &[&squash.sha], at(-400));
+    one(
+        &db,
+        merged_pull_request(3, &d[0].sha, &late.sha, -450, -400),
+    )
+    .await;
+    record_commits(&db, vec![late.clone()]).await;
+    let d3 = record(&db, deploy("api", "production", "3", &late.sha, at(-300))).await;
+    // A staging deployment of a later pull request records nothing.
+    record(&db, deploy("api", "staging", "4", &late.sha, at(-200))).await;
+
+    let f = db
+        .metric_facts(&FactsQuery {
+            services: None,
+            from: at(-1000),
+            to: at(0),
+        })
+        .await
+        .unwrap();
+    let mut prs: Vec<(
+        i64,
+        Option<rodeo_domain::Timestamp>,
+        rodeo_domain::Timestamp,
+        rodeo_domain::Timestamp,
+        String,
+    )> = f
+        .first_shipments
+        .iter()
+        .filter_map(|s| {
+            s.pull_request.as_ref().map(|p| {
+                (
+                    s.deployment_id,
+                    p.first_commit_at,
+                    p.opened_at,
+                    p.merged_at,
+                    p.author.to_string(),
+                )
+            })
+        })
+        .collect();
+    prs.sort();
+    let grace = || "grace".to_owned();
+    assert_eq!(
+        prs,
+        vec![
+            // b1 was authored 5 minutes before its commit time (-901).
+            (d1.id, Some(at(-906)), at(-880), at(-800), grace()),
+            (d2.id, Some(at(-665)), at(-640), at(-600), grace()),
+            (d3.id, Some(at(-464)), at(-450), at(-400), grace()),
+        ]
+    );
+    // Each deployment shipped more than the merge commit; only that one carries it.
+    assert!(f.first_shipments.len() > 3, "{:?}", f.first_shipments);
 }

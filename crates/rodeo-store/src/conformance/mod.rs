@@ -138,6 +138,7 @@ macro_rules! conformance_suite {
             incidents::deployments_finished_in_a_range,
             facts::metric_facts_read_the_window_and_its_edges,
             facts::first_shipments_follow_the_earliest_production_deployment,
+            facts::pull_request_stages_ride_on_the_merge_commit,
         );
     };
 }
