@@ -189,6 +189,80 @@ async fn dora_for_a_scenario_built_through_the_api() {
     app.stop().await;
 }
 
+/// Lead time per stage, with the pull request from GitHub's real `pull_request` payload
+/// (closed, merged) and its merge commit recorded after it: ana's branch b1 <- b2 forks
+/// at m1 (first commit 09:00), the pull request opens at 11:00 and merges the next day
+/// at 09:00 with merge commit M, which reaches production at 13:00.
+#[tokio::test]
+async fn lead_time_stages_from_a_merged_pull_request() {
+    use crate::webhooks::{fixture, github, sign};
+    let app = spawn_app().await;
+    let record = |commits: Vec<Value>| {
+        let body = json!({ "commits": commits });
+        let app = &app;
+        async move {
+            let r = app.post("/api/v1/commits", &body).await;
+            assert_eq!(r.status(), 200);
+        }
+    };
+    record(vec![commit(1, None, "ana", "2026-03-09T08:00:00Z")]).await;
+    app.deploy(
+        json!({"service": "api", "environment": "production", "version": "1",
+        "commit_sha": sha(1), "finished_at": "2026-03-09T08:30:00Z"}),
+    )
+    .await;
+    record(vec![
+        commit(2, Some(1), "ana", "2026-03-09T09:00:00Z"),
+        commit(3, Some(2), "ana", "2026-03-09T10:00:00Z"),
+    ])
+    .await;
+
+    let mut payload: Value =
+        serde_json::from_slice(&fixture("github/pull_request_closed_merged.json")).unwrap();
+    let pr = &mut payload["pull_request"];
+    pr["created_at"] = json!("2026-03-09T11:00:00Z");
+    pr["merged_at"] = json!("2026-03-10T09:00:00Z");
+    pr["merge_commit_sha"] = json!(sha(10));
+    pr["head"]["sha"] = json!(sha(3));
+    pr["user"]["login"] = json!("ana");
+    let body = serde_json::to_vec(&payload).unwrap();
+    let r = github(
+        &app,
+        "pull_request",
+        "pr-1",
+        body.clone(),
+        Some(sign(&body)),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
+    let mut merge = commit(10, Some(1), "ana", "2026-03-10T09:00:00Z");
+    merge["parents"] = json!([sha(1), sha(3)]);
+    record(vec![merge]).await;
+    app.deploy(
+        json!({"service": "api", "environment": "production", "version": "2",
+        "commit_sha": sha(10), "finished_at": "2026-03-10T13:00:00Z"}),
+    )
+    .await;
+
+    let m = app
+        .get_json(&format!("/api/v1/metrics/dora?{WINDOW}"))
+        .await;
+    let stages = &m["lead_time"]["stages"];
+    assert_eq!(stages["pull_requests"], 1, "{stages}");
+    assert_eq!(stages["coding"]["median_seconds"], 7_200, "09:00 -> 11:00");
+    assert_eq!(
+        stages["review"]["median_seconds"], 79_200,
+        "11:00 -> 09:00 next day"
+    );
+    assert_eq!(stages["deploy"]["median_seconds"], 14_400, "09:00 -> 13:00");
+    assert_eq!(stages["deploy"]["count"], 1);
+    // b1, b2 and M all count toward lead time itself.
+    assert_eq!(m["lead_time"]["count"], 4);
+    assert_eq!(m["lead_time"]["previous"]["stages"], Value::Null);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn weekly_series_and_incident_metrics() {
     let app = spawn_app().await;

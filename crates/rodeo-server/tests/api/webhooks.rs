@@ -8,7 +8,7 @@ use sha2::Sha256;
 
 use crate::helpers::{problem, spawn_app, TestApp, GITHUB_SECRET, GITLAB_TOKEN};
 
-fn fixture(name: &str) -> Vec<u8> {
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
     let path = format!(
         "{}/tests/fixtures/webhooks/{name}",
         env!("CARGO_MANIFEST_DIR")
@@ -16,13 +16,13 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn sign(body: &[u8]) -> String {
+pub(crate) fn sign(body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(GITHUB_SECRET.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-async fn github(
+pub(crate) async fn github(
     app: &TestApp,
     event: &str,
     delivery: &str,

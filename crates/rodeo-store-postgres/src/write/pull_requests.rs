@@ -100,7 +100,9 @@ impl Writer<'_> {
 /// The earliest authored time among a pull request's own commits: those reachable from
 /// its head and not from its merge commit's first parent (the base it was merged into;
 /// this holds for merge, squash and rebase merges alike). `None` unless rodeo knows the
-/// head, the base and every commit between them.
+/// head and the base. When a commit in between is unknown (a push that creates a branch
+/// gives no parent for its first commit, so rodeo cannot record that one), the earliest
+/// commit rodeo knows stands in for it.
 async fn first_commit_at(
     conn: &mut PgConnection,
     head: &Sha,
@@ -120,7 +122,7 @@ async fn first_commit_at(
         return Ok(None);
     };
     let walked = graph::between(&mut *conn, (head, gh), (&base, gb)).await?;
-    if !walked.complete || walked.shas.is_empty() {
+    if walked.shas.is_empty() {
         return Ok(None);
     }
     let shas: Vec<&str> = walked.shas.iter().map(Sha::as_str).collect();

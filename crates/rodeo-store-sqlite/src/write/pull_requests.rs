@@ -86,7 +86,9 @@ impl Call<'_> {
 /// The earliest authored time among a pull request's own commits: those reachable from
 /// its head and not from its merge commit's first parent (the base it was merged into;
 /// this holds for merge, squash and rebase merges alike). `None` unless rodeo knows the
-/// head, the base and every commit between them.
+/// head and the base. When a commit in between is unknown (a push that creates a branch
+/// gives no parent for its first commit, so rodeo cannot record that one), the earliest
+/// commit rodeo knows stands in for it.
 fn first_commit_at(conn: &Connection, head: &Sha, merge: &Sha) -> Result<Option<i64>> {
     let base: Option<String> = conn
         .prepare_cached(
@@ -103,7 +105,7 @@ fn first_commit_at(conn: &Connection, head: &Sha, merge: &Sha) -> Result<Option<
         return Ok(None);
     }
     let between = graph::range_between(conn, head, Some(&base), None)?;
-    if !between.complete || between.shas.is_empty() {
+    if between.shas.is_empty() {
         return Ok(None);
     }
     let list = crate::rows::json_array(between.shas.iter().map(Sha::as_str));

@@ -290,14 +290,16 @@ pub async fn pull_request_stages_ride_on_the_merge_commit(db: Db) {
     )
     .await;
 
-    // 3. The pull request before rodeo knows its merge commit: the branch commit d1
-    //    is pushed, the pull request merged, then the squash commit and its deployment.
-    let d = chain("pd", 1, Some(&squash.sha), at(-460));
-    record_commits(&db, d.clone()).await;
+    // 3. The pull request before rodeo knows its merge commit: branch d1 <- d2 is
+    //    pushed as a new branch (d1 itself unknown: the push gives no parent for it),
+    //    the pull request merged, then the squash commit and its deployment. The
+    //    earliest commit rodeo knows, d2, stands in for the first.
+    let d = chain("pd", 2, Some(&squash.sha), at(-460));
+    record_commits(&db, vec![d[1].clone()]).await;
     let late = commit(&sha("pm", 12), &[&squash.sha], at(-400));
     one(
         &db,
-        merged_pull_request(3, &d[0].sha, &late.sha, -450, -400),
+        merged_pull_request(3, &d[1].sha, &late.sha, -450, -400),
     )
     .await;
     record_commits(&db, vec![late.clone()]).await;
@@ -342,7 +344,7 @@ pub async fn pull_request_stages_ride_on_the_merge_commit(db: Db) {
             // b1 was authored 5 minutes before its commit time (-901).
             (d1.id, Some(at(-906)), at(-880), at(-800), grace()),
             (d2.id, Some(at(-665)), at(-640), at(-600), grace()),
-            (d3.id, Some(at(-464)), at(-450), at(-400), grace()),
+            (d3.id, Some(at(-463)), at(-450), at(-400), grace()),
         ]
     );
     // Each deployment shipped more than the merge commit; only that one carries it.

@@ -188,7 +188,7 @@ pub fn dora(v: &Value) -> String {
             .map_or_else(|| "-".into(), |p| format!("{p:.2}/day"));
         format!("{rate} ({} total)", s(&x["count"]))
     };
-    let rows = vec![
+    let mut rows = vec![
         vec![
             "Deployment frequency".into(),
             per_day(f),
@@ -225,6 +225,33 @@ pub fn dora(v: &Value) -> String {
             pct(&w["previous"]["ratio"]),
         ],
     ];
+    // Where lead time went, when pull requests were merged and shipped in the window.
+    let stages = &l["stages"];
+    if stages.is_object() {
+        let stage = |label: &str, key: &str| {
+            let x = &stages[key];
+            vec![
+                format!("  {label}"),
+                format!(
+                    "{} (p90 {}, n={})",
+                    secs(&x["median_seconds"]),
+                    secs(&x["p90_seconds"]),
+                    x["count"]
+                ),
+                "-".into(),
+                secs(&l["previous"]["stages"][key]["median_seconds"]),
+            ]
+        };
+        let at = 2;
+        rows.splice(
+            at..at,
+            [
+                stage("first commit -> PR opened", "coding"),
+                stage("PR opened -> merged", "review"),
+                stage("merged -> production", "deploy"),
+            ],
+        );
+    }
     let head = format!("{} .. {}", s(&v["window"]["from"]), s(&v["window"]["to"]));
     format!(
         "{head}\n{}",
@@ -259,5 +286,41 @@ mod tests {
         assert!(t.contains("Deployment frequency    - (0 total)"), "{t}");
         assert!(!t.contains("0.0%"), "{t}");
         assert!(!t.contains("elite"), "{t}");
+        assert!(
+            !t.contains("PR opened"),
+            "no stage rows without pull requests: {t}"
+        );
+    }
+
+    #[test]
+    fn lead_time_stages_follow_lead_time() {
+        let stage =
+            |m: i64| serde_json::json!({"median_seconds": m, "p90_seconds": m * 2, "count": 3});
+        let v = serde_json::json!({
+            "window": {"from": "a", "to": "b"},
+            "deployment_frequency": {"count": 1, "per_day": 1.0, "band": "elite", "previous": {}},
+            "lead_time": {"median_seconds": 7200, "p90_seconds": 9000, "count": 4, "band": "elite",
+                          "stages": {"coding": stage(600), "review": stage(3600), "deploy": stage(60)},
+                          "previous": {}},
+            "change_failure_rate": {"ratio": null, "failed": 0, "total": 0, "band": null, "previous": {}},
+            "recovery_time": {"median_seconds": null, "count": 0, "band": null, "previous": {}},
+            "rework_rate": {"ratio": null, "rework": 0, "total": 0, "previous": {}},
+        });
+        let t = dora(&v);
+        let lines: Vec<&str> = t.lines().collect();
+        let at = |needle: &str| lines.iter().position(|l| l.contains(needle)).unwrap();
+        assert!(at("Lead time") < at("first commit -> PR opened"), "{t}");
+        assert!(
+            at("PR opened -> merged") < at("merged -> production"),
+            "{t}"
+        );
+        assert!(
+            at("merged -> production") < at("Change failure rate"),
+            "{t}"
+        );
+        assert!(
+            lines[at("PR opened -> merged")].contains("1h 0m (p90 2h 0m, n=3)"),
+            "{t}"
+        );
     }
 }
