@@ -3,6 +3,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::copy;
 use rodeo_domain::{
     from_micros, to_micros, Deployment, DeploymentKind, DeploymentStatus, EnvironmentName,
     Incident, Page, ServiceName,
@@ -157,24 +158,42 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
         });
     }
     let ids: Vec<i64> = deployments.iter().map(|d| d.id).collect();
-    let rows = sqlx::query(
+    // The largest read by far (one row per counted commit): through COPY, see `copy`.
+    let scope = match &services {
+        // Names are validated (no quotes), and quoted here all the same.
+        Some(list) => {
+            let quoted: Vec<String> = list
+                .iter()
+                .map(|s| format!("'{}'", s.replace('\'', "''")))
+                .collect();
+            format!("f.service IN ({})", quoted.join(", "))
+        }
+        None => "true".to_owned(),
+    };
+    let mut first_shipments = Vec::new();
+    let mut names: HashMap<String, Arc<ServiceName>> = HashMap::new();
+    let mut authors: HashMap<String, Arc<str>> = HashMap::new();
+    let mut intern = |author: &str| match authors.get(author) {
+        Some(a) => Arc::clone(a),
+        None => {
+            let a: Arc<str> = Arc::from(author);
+            authors.insert(author.to_owned(), Arc::clone(&a));
+            a
+        }
+    };
+    let query = format!(
         "SELECT f.service, f.deployment_id, f.deployed_at, f.committed_at, f.author,
                 f.pr_opened_at, f.pr_merged_at, f.pr_first_commit_at, f.pr_author
          FROM first_shipments f
-         WHERE ($1::text[] IS NULL OR f.service = ANY($1))
-           AND f.deployed_at >= $2 AND f.deployed_at < $3",
-    )
-    .bind(&services)
-    .bind(from)
-    .bind(to)
-    .fetch_all(&mut *tx)
-    .await
-    .db()?;
-    let mut first_shipments = Vec::with_capacity(rows.len());
-    let mut names: HashMap<String, Arc<ServiceName>> = HashMap::new();
-    let mut authors: HashMap<String, Arc<str>> = HashMap::new();
-    for r in &rows {
-        let service: &str = r.try_get(0).db()?;
+         WHERE {scope} AND f.deployed_at >= {from} AND f.deployed_at < {to}"
+    );
+    copy::copy_rows(&mut tx, &query, |f| {
+        let [service, deployment_id, deployed_at, committed_at, author, opened, merged, first, pr_author] =
+            f
+        else {
+            return Err(StoreError::Database("first_shipments: unexpected field count".into()));
+        };
+        let service = copy::text(*service)?.unwrap_or_default();
         let name = match names.get(service) {
             Some(n) => Arc::clone(n),
             None => {
@@ -183,21 +202,16 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
                 n
             }
         };
-        let mut intern = |author: &str| match authors.get(author) {
-            Some(a) => Arc::clone(a),
-            None => {
-                let a: Arc<str> = Arc::from(author);
-                authors.insert(author.to_owned(), Arc::clone(&a));
-                a
-            }
+        let required = |v: Option<i64>| {
+            v.ok_or_else(|| StoreError::Database("first_shipments: unexpected NULL".into()))
         };
-        let author = intern(r.try_get(4).db()?);
-        let opened: Option<i64> = r.try_get(5).db()?;
-        let merged: Option<i64> = r.try_get(6).db()?;
-        let pr_author: Option<&str> = r.try_get(8).db()?;
-        let pull_request = match (opened, merged, pr_author) {
+        let pull_request = match (
+            copy::int8(*opened)?,
+            copy::int8(*merged)?,
+            copy::text(*pr_author)?,
+        ) {
             (Some(opened), Some(merged), Some(pr_author)) => Some(Box::new(PullRequestTimes {
-                first_commit_at: r.try_get::<Option<i64>, _>(7).db()?.map(from_micros),
+                first_commit_at: copy::int8(*first)?.map(from_micros),
                 opened_at: from_micros(opened),
                 merged_at: from_micros(merged),
                 author: intern(pr_author),
@@ -206,13 +220,15 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
         };
         first_shipments.push(FirstShipment {
             service: name,
-            deployment_id: r.try_get(1).db()?,
-            deployed_at: from_micros(r.try_get(2).db()?),
-            committed_at: from_micros(r.try_get(3).db()?),
-            author,
+            deployment_id: required(copy::int8(*deployment_id)?)?,
+            deployed_at: from_micros(required(copy::int8(*deployed_at)?)?),
+            committed_at: from_micros(required(copy::int8(*committed_at)?)?),
+            author: intern(copy::text(*author)?.unwrap_or_default()),
             pull_request,
         });
-    }
+        Ok(())
+    })
+    .await?;
     // Incidents started in the range, and earlier ones caused by deployments before it.
     let before: Vec<i64> = deployments
         .iter()

@@ -14,6 +14,7 @@ use crate::rows::{
     TOKEN_COLUMNS,
 };
 
+mod copy;
 mod incidents;
 mod lists;
 mod status;
