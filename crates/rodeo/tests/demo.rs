@@ -84,6 +84,16 @@ async fn the_demo_history_is_written_by_the_demo_token() {
         ]
     );
 
+    // The demo's merged pull requests give lead time its stages, first commits included.
+    let dora = get(&format!("{url}/api/v1/metrics/dora"), read).await;
+    let stages = &dora["lead_time"]["stages"];
+    assert!(stages["pull_requests"].as_u64().unwrap() > 0, "{stages}");
+    assert!(stages["coding"]["count"].as_u64().unwrap() > 0, "{stages}");
+    assert!(
+        stages["review"]["median_seconds"].as_i64().unwrap() > 0,
+        "{stages}"
+    );
+
     let listed = get(&format!("{url}/api/v1/tokens"), admin).await;
     let mut names: Vec<(&str, &str)> = listed["items"]
         .as_array()

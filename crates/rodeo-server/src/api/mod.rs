@@ -19,6 +19,7 @@ mod events;
 mod incidents;
 mod metrics;
 pub(crate) mod parse;
+mod pull_requests;
 mod status;
 mod tokens;
 
@@ -39,6 +40,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(deployments::finish))
         .routes(routes!(commits::create))
         .routes(routes!(commits::get))
+        .routes(routes!(pull_requests::upsert))
         .routes(routes!(status::status))
         .routes(routes!(status::compare))
         .routes(routes!(events::list))

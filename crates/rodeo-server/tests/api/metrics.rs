@@ -263,6 +263,59 @@ async fn lead_time_stages_from_a_merged_pull_request() {
     app.stop().await;
 }
 
+/// `POST /api/v1/pull-requests` records what the forge webhooks record, and refuses a
+/// pull request that contradicts itself, naming each field.
+#[tokio::test]
+async fn pull_requests_through_the_api() {
+    use crate::helpers::{fields, problem};
+    let app = spawn_app().await;
+    let body = json!({"repository": "acme/api", "number": 12, "title": "Add CSV export",
+        "author": "ana", "state": "merged", "created_at": "2026-03-09T11:00:00Z",
+        "merged_at": "2026-03-10T09:00:00Z", "merge_commit_sha": sha(10), "head_sha": sha(3)});
+    let r = app.post("/api/v1/pull-requests", &body).await;
+    assert_eq!(r.status(), 200);
+    let pr: Value = r.json().await.unwrap();
+    assert_eq!(pr["state"], "merged");
+    assert_eq!(pr["merge_commit_sha"], sha(10));
+    let ev = app
+        .get_json("/api/v1/events?kind=pull_request.merged")
+        .await;
+    assert_eq!(ev["items"].as_array().map(Vec::len), Some(1));
+    // The same again changes nothing in the ledger.
+    let events = app.event_count().await;
+    assert_eq!(app.post("/api/v1/pull-requests", &body).await.status(), 200);
+    assert_eq!(app.event_count().await, events);
+
+    let bad = json!({"repository": "", "number": 0, "title": "x", "author": "ana",
+        "state": "open", "created_at": "yesterday", "merged_at": "2026-03-10T09:00:00Z",
+        "merge_commit_sha": "abc"});
+    let p = problem(app.post("/api/v1/pull-requests", &bad).await, 422).await;
+    let mut named = fields(&p);
+    named.sort();
+    assert_eq!(
+        named,
+        [
+            "created_at",
+            "merge_commit_sha",
+            "merged_at",
+            "number",
+            "repository"
+        ],
+        "{p}"
+    );
+    let unmerged_time = json!({"repository": "acme/api", "number": 13, "title": "x",
+        "author": "ana", "state": "merged", "created_at": "2026-03-10T11:00:00Z",
+        "merged_at": "2026-03-10T09:00:00Z"});
+    let p = problem(app.post("/api/v1/pull-requests", &unmerged_time).await, 422).await;
+    assert_eq!(
+        fields(&p),
+        ["merged_at"],
+        "merged before it was opened: {p}"
+    );
+    assert_eq!(app.event_count().await, events, "nothing half-written");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn weekly_series_and_incident_metrics() {
     let app = spawn_app().await;

@@ -18,6 +18,21 @@ pub(super) struct History {
     pub(super) parents: Vec<Vec<usize>>,
     /// The main branch's first-parent chain, oldest first (so also in time order).
     pub(super) main: Vec<usize>,
+    /// The branches merged into main, as the pull requests that merged them.
+    pub(super) pull_requests: Vec<PullRequest>,
+}
+
+/// A feature branch's pull request.
+pub(super) struct PullRequest {
+    pub(super) number: u32,
+    pub(super) title: String,
+    /// The author's login (the local part of their email).
+    pub(super) author: &'static str,
+    pub(super) opened_at: Timestamp,
+    pub(super) merged_at: Timestamp,
+    /// Indices into `commits`: the branch's last commit and the merge commit.
+    pub(super) head: usize,
+    pub(super) merge: usize,
 }
 
 impl History {
@@ -99,6 +114,7 @@ pub(super) fn generate(
             commits: Vec::new(),
             parents: Vec::new(),
             main: Vec::new(),
+            pull_requests: Vec::new(),
         },
         next_pr,
     };
@@ -210,8 +226,12 @@ impl Builder<'_> {
         let author = self.author();
         let title = messages::subject(self.rng, self.svc);
         let mut tip = fork;
+        let mut first_at = t;
         for k in 0..len {
             let at = forked_at + (t - forked_at) * (k + 1) / (len + 1);
+            if k == 0 {
+                first_at = at;
+            }
             let message = if k == 0 {
                 title.clone()
             } else {
@@ -225,6 +245,19 @@ impl Builder<'_> {
         let message = messages::merge(number, &messages::branch_name(&title), &title);
         let merge = self.push(vec![head, tip], reviewer, t, message)?;
         self.h.main.push(merge);
+        // Opened some time after the first commit was pushed, and before the merge;
+        // drawn from the number, not the random stream, which the rest of the story
+        // (and its tests) depend on.
+        let open_after = (t - first_at).num_seconds().max(1) * i64::from(number % 8 + 1) / 10;
+        self.h.pull_requests.push(PullRequest {
+            number,
+            title,
+            author: author.email.split('@').next().unwrap_or(author.name),
+            opened_at: first_at + Duration::seconds(open_after),
+            merged_at: t,
+            head: tip,
+            merge,
+        });
         Ok(true)
     }
 }

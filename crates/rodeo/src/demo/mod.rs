@@ -40,6 +40,8 @@ pub enum DemoRequest {
     /// An incident after a bad production deployment: opened, moved through its steps,
     /// and (when `cause_key` is set) linked to the deployment recorded under that key.
     Incident(Box<DemoIncident>),
+    /// `POST /api/v1/pull-requests`: a feature branch's pull request, merged.
+    PullRequest(serde_json::Value),
 }
 
 /// What [`DemoRequest::Incident`] sends, in order.
@@ -102,10 +104,26 @@ pub fn generate(opts: &DemoOptions) -> Result<Vec<PlannedRequest>, FieldError> {
         // leaves the others as they were.
         let mut srng = ChaCha8Rng::seed_from_u64(rng.gen());
         let history = history::generate(&mut srng, svc, start, opts.now)?;
+        let service = ServiceName::parse(svc.name)?;
+        story.extend(history.pull_requests.iter().map(|pr| PlannedRequest {
+            at: pr.merged_at,
+            service: Some(service.clone()),
+            request: DemoRequest::PullRequest(serde_json::json!({
+                "repository": format!("{}/{}", catalog::ORG, svc.name),
+                "number": pr.number,
+                "title": pr.title,
+                "author": pr.author,
+                "state": "merged",
+                "created_at": rodeo_domain::format_timestamp(pr.opened_at),
+                "merged_at": rodeo_domain::format_timestamp(pr.merged_at),
+                "merge_commit_sha": history.commits[pr.merge].sha,
+                "head_sha": history.commits[pr.head].sha,
+            })),
+        }));
         let p = pipeline::Pipeline {
             rng: &mut srng,
             svc,
-            service: ServiceName::parse(svc.name)?,
+            service,
             environments: environments.clone(),
             history,
             now: opts.now,

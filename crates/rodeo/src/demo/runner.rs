@@ -193,6 +193,9 @@ async fn send<'a>(
                 .await
                 .map_err(fail("incident".into()))?;
         }
+        DemoRequest::PullRequest(b) => post(client, "pull-requests", b)
+            .await
+            .map_err(fail("pull request".into()))?,
     }
     Ok(sent)
 }

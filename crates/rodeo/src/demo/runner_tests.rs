@@ -81,8 +81,8 @@ async fn fake_server(fake: Fake) -> (String, Shared) {
     (spawn(app).await, state)
 }
 
-/// The plan without incidents, which this fake server does not serve (the demo's
-/// end-to-end test sends them to a real one).
+/// The plan without incidents and pull requests, which this fake server does not model
+/// (the demo's end-to-end test sends them to a real one).
 fn small_plan() -> Vec<PlannedRequest> {
     let now = Utc.with_ymd_and_hms(2026, 3, 2, 14, 30, 0).unwrap();
     let mut plan = generate(&DemoOptions {
@@ -91,7 +91,12 @@ fn small_plan() -> Vec<PlannedRequest> {
         days: 14,
     })
     .unwrap();
-    plan.retain(|r| !matches!(r.request, DemoRequest::Incident(_)));
+    plan.retain(|r| {
+        !matches!(
+            r.request,
+            DemoRequest::Incident(_) | DemoRequest::PullRequest(_)
+        )
+    });
     plan
 }
 

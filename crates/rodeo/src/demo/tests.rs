@@ -66,6 +66,7 @@ fn replay(reqs: &[PlannedRequest]) -> (Vec<Seen>, Vec<Commit>) {
                     );
                 }
             }
+            DemoRequest::PullRequest(_) => assert!(r.service.is_some()),
             _ => assert!(r.service.is_none()),
         }
     }
