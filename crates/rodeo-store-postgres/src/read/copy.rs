@@ -103,6 +103,39 @@ pub(crate) fn int8(field: Option<&[u8]>) -> Result<Option<i64>, StoreError> {
         .transpose()
 }
 
+/// A one-dimensional array field (NULL or empty: no elements), as its elements' bytes
+/// (`None` for NULL elements): PostgreSQL's binary array format is the number of
+/// dimensions, a has-NULLs flag, the element type, per dimension its length and lower
+/// bound, then each element as a 32-bit length (-1 for NULL) and its bytes.
+pub(crate) fn array(field: Option<&[u8]>) -> Result<Vec<Option<&[u8]>>, StoreError> {
+    let Some(buf) = field else {
+        return Ok(Vec::new());
+    };
+    let mut r = Reader { buf, at: 0 };
+    let dims = r.i32()?;
+    r.i32()?; // has NULLs
+    r.i32()?; // element type
+    match dims {
+        0 => Ok(Vec::new()),
+        1 => {
+            let len = r.i32()?;
+            r.i32()?; // lower bound
+            let len = usize::try_from(len).map_err(|_| malformed("array length"))?;
+            let mut out = Vec::with_capacity(len.min(buf.len() / 4));
+            for _ in 0..len {
+                let n = r.i32()?;
+                out.push(if n < 0 {
+                    None
+                } else {
+                    Some(r.take(n as usize)?)
+                });
+            }
+            Ok(out)
+        }
+        _ => Err(malformed("array of more than one dimension")),
+    }
+}
+
 /// A `text` field.
 pub(crate) fn text(field: Option<&[u8]>) -> Result<Option<&str>, StoreError> {
     field
@@ -157,6 +190,34 @@ mod tests {
                 (Some(String::new()), Some(-1), Some("x".to_owned())),
             ]
         );
+    }
+
+    #[test]
+    fn arrays_split_into_elements_and_nulls() {
+        let mut a = Vec::new();
+        for v in [1i32, 1, 20, 3, 1] {
+            a.extend(v.to_be_bytes()); // one dimension, has NULLs, int8, 3 long, from 1
+        }
+        a.extend(8i32.to_be_bytes());
+        a.extend(5i64.to_be_bytes());
+        a.extend((-1i32).to_be_bytes());
+        a.extend(8i32.to_be_bytes());
+        a.extend((-6i64).to_be_bytes());
+        let got: Vec<Option<i64>> = array(Some(&a))
+            .unwrap()
+            .into_iter()
+            .map(|e| int8(e).unwrap())
+            .collect();
+        assert_eq!(got, vec![Some(5), None, Some(-6)]);
+        for cut in 0..a.len() {
+            assert!(array(Some(&a[..cut])).is_err(), "cut at {cut}");
+        }
+        let empty = [0i32, 0, 20]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect::<Vec<u8>>();
+        assert_eq!(array(Some(&empty)).unwrap(), Vec::<Option<&[u8]>>::new());
+        assert_eq!(array(None).unwrap(), Vec::<Option<&[u8]>>::new());
     }
 
     #[test]

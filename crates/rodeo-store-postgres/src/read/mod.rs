@@ -15,11 +15,13 @@ use crate::rows::{
 };
 
 mod copy;
+mod facts;
 mod incidents;
 mod lists;
 mod status;
 
-pub(crate) use incidents::{deployments_finished, get_incident, list_incidents, metric_facts};
+pub(crate) use facts::metric_facts;
+pub(crate) use incidents::{deployments_finished, get_incident, list_incidents};
 pub(crate) use lists::{list_deployments, list_events};
 pub(crate) use status::status;
 
