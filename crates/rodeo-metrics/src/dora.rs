@@ -7,7 +7,9 @@ use rodeo_domain::{DeploymentKind, DeploymentStatus, ServiceName, Timestamp};
 
 use crate::bands::{median_band, Band, BANDS};
 use crate::bots::BotPatterns;
-use crate::facts::{Facts, FirstShipment, IncidentKind, ProdDeployment};
+use crate::facts::{
+    Facts, FirstShipment, IncidentKind, ProdDeployment, PullRequestShipment, PullRequestTimes,
+};
 use crate::stats::{median, quantile, quantile_of_sorted};
 use crate::window::Window;
 
@@ -263,38 +265,7 @@ fn deployment_frequency(history: &History<'_>, window: Window) -> DeploymentFreq
 /// and the deployments in `facts` that reached production: what the stores' rollup
 /// holds, computed from raw facts (tests and the conformance suite compare the two).
 pub fn first_shipments(facts: &Facts) -> Vec<FirstShipment> {
-    let reached: HashMap<i64, &ProdDeployment> = facts
-        .deployments
-        .iter()
-        .filter(|d| d.reached_production())
-        .map(|d| (d.id, d))
-        .collect();
-    // (service, sha) -> the earliest (finish, id) that shipped it.
-    let mut first: HashMap<(&str, &str), FirstShipment> = HashMap::new();
-    for s in &facts.shipments {
-        let Some(d) = reached.get(&s.deployment_id) else {
-            continue; // not a production deployment, or it never reached production
-        };
-        let candidate = FirstShipment {
-            service: std::sync::Arc::new(d.service.clone()),
-            deployment_id: d.id,
-            deployed_at: d.finished_at,
-            committed_at: s.committed_at,
-            author: std::sync::Arc::from(s.author.as_str()),
-            pull_request: s.pull_request.clone().map(Box::new),
-        };
-        first
-            .entry((d.service.as_str(), s.sha.as_str()))
-            .and_modify(|e| {
-                if (candidate.deployed_at, candidate.deployment_id)
-                    < (e.deployed_at, e.deployment_id)
-                {
-                    *e = candidate.clone();
-                }
-            })
-            .or_insert(candidate);
-    }
-    let mut out: Vec<FirstShipment> = first.into_values().collect();
+    let mut out: Vec<FirstShipment> = firsts_of(facts).into_values().map(|(f, _)| f).collect();
     out.sort_by(|a, b| {
         (
             a.service.as_str(),
@@ -312,24 +283,82 @@ pub fn first_shipments(facts: &Facts) -> Vec<FirstShipment> {
     out
 }
 
+/// The merged pull requests among `shipments` at their merge commit's first production
+/// deployment per service: what the stores read next to [`first_shipments`].
+pub fn pull_request_shipments(facts: &Facts) -> Vec<PullRequestShipment> {
+    let mut out: Vec<PullRequestShipment> = firsts_of(facts)
+        .into_values()
+        .filter_map(|(f, pr)| {
+            pr.map(|times| PullRequestShipment {
+                service: f.service,
+                deployed_at: f.deployed_at,
+                times,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.service.as_str(), a.deployed_at, a.times.merged_at).cmp(&(
+            b.service.as_str(),
+            b.deployed_at,
+            b.times.merged_at,
+        ))
+    });
+    out
+}
+
+/// (service, sha) -> its first production deployment, and the pull request it merges.
+fn firsts_of(facts: &Facts) -> HashMap<(&str, &str), (FirstShipment, Option<PullRequestTimes>)> {
+    let reached: HashMap<i64, &ProdDeployment> = facts
+        .deployments
+        .iter()
+        .filter(|d| d.reached_production())
+        .map(|d| (d.id, d))
+        .collect();
+    let mut first: HashMap<(&str, &str), (FirstShipment, Option<PullRequestTimes>)> =
+        HashMap::new();
+    for s in &facts.shipments {
+        let Some(d) = reached.get(&s.deployment_id) else {
+            continue; // not a production deployment, or it never reached production
+        };
+        let candidate = FirstShipment {
+            service: std::sync::Arc::new(d.service.clone()),
+            deployment_id: d.id,
+            deployed_at: d.finished_at,
+            committed_at: s.committed_at,
+            author: std::sync::Arc::from(s.author.as_str()),
+        };
+        first
+            .entry((d.service.as_str(), s.sha.as_str()))
+            .and_modify(|(e, pr)| {
+                if (candidate.deployed_at, candidate.deployment_id)
+                    < (e.deployed_at, e.deployment_id)
+                {
+                    *e = candidate.clone();
+                    *pr = s.pull_request.clone();
+                }
+            })
+            .or_insert((candidate, s.pull_request.clone()));
+    }
+    first
+}
+
 /// Definition 2.
 fn lead_time(facts: &Facts, window: Window, bots: &BotPatterns) -> LeadTime {
-    let derived;
-    let firsts: &[FirstShipment] = if facts.shipments.is_empty() {
-        &facts.first_shipments
+    let (derived, derived_prs);
+    let (firsts, prs): (&[FirstShipment], &[PullRequestShipment]) = if facts.shipments.is_empty() {
+        (&facts.first_shipments, &facts.pull_requests)
     } else {
         derived = first_shipments(facts);
-        &derived
+        derived_prs = pull_request_shipments(facts);
+        (&derived, &derived_prs)
     };
-    let mut is_bot: HashMap<&str, bool> = HashMap::new();
+    // Authors are shared `Arc`s (one per name as read), so the bot check is cached by
+    // address: hashing a pointer per commit instead of a name.
+    let mut is_bot: HashMap<*const u8, bool> = HashMap::new();
     let (mut spans, mut bots_excluded, mut negative) = (Vec::new(), 0, 0);
-    let mut pull_requests = Vec::new();
     for f in firsts.iter().filter(|f| window.contains(f.deployed_at)) {
-        if let Some(pr) = &f.pull_request {
-            pull_requests.push((pr.as_ref(), f.deployed_at));
-        }
         let bot = *is_bot
-            .entry(&f.author)
+            .entry(f.author.as_ptr())
             .or_insert_with(|| bots.matches(&f.author));
         if bot {
             bots_excluded += 1;
@@ -350,25 +379,29 @@ fn lead_time(facts: &Facts, window: Window, bots: &BotPatterns) -> LeadTime {
         excluded_bot_commits: bots_excluded,
         negative_spans: negative,
         band: median_seconds.map(|m| BANDS.lead_time(m)),
-        stages: stages(&pull_requests, &mut is_bot, bots),
+        stages: stages(
+            prs.iter().filter(|p| window.contains(p.deployed_at)),
+            &mut is_bot,
+            bots,
+        ),
     }
 }
 
 /// Definition 2's per-stage breakdown: each merged pull request at the first production
 /// deployment of its merge commit.
 fn stages<'a>(
-    pull_requests: &[(&'a crate::facts::PullRequestTimes, Timestamp)],
-    is_bot: &mut HashMap<&'a str, bool>,
+    pull_requests: impl Iterator<Item = &'a PullRequestShipment>,
+    is_bot: &mut HashMap<*const u8, bool>,
     bots: &BotPatterns,
 ) -> Option<LeadTimeStages> {
-    if pull_requests.is_empty() {
-        return None;
-    }
     let (mut coding, mut review, mut deploy, mut excluded) =
         (Vec::new(), Vec::new(), Vec::new(), 0);
-    for (pr, deployed_at) in pull_requests {
+    let mut any = false;
+    for p in pull_requests {
+        any = true;
+        let (pr, deployed_at) = (&p.times, &p.deployed_at);
         let bot = *is_bot
-            .entry(&pr.author)
+            .entry(pr.author.as_ptr())
             .or_insert_with(|| bots.matches(&pr.author));
         if bot {
             excluded += 1;
@@ -379,6 +412,9 @@ fn stages<'a>(
         }
         review.push(seconds(pr.merged_at - pr.opened_at));
         deploy.push(seconds(*deployed_at - pr.merged_at));
+    }
+    if !any {
+        return None;
     }
     Some(LeadTimeStages {
         pull_requests: review.len() as u32,
@@ -498,6 +534,11 @@ pub fn dora_by_service_in(
     for s in facts.first_shipments {
         if let Some(f) = split.get_mut(&s.service) {
             f.first_shipments.push(s);
+        }
+    }
+    for p in facts.pull_requests {
+        if let Some(f) = split.get_mut(&p.service) {
+            f.pull_requests.push(p);
         }
     }
     for i in facts.incidents {

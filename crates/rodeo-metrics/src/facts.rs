@@ -86,18 +86,28 @@ pub struct FirstShipment {
     pub deployed_at: Timestamp,
     pub committed_at: Timestamp,
     pub author: Arc<str>,
-    /// Boxed: few commits are merge commits of a pull request.
-    pub pull_request: Option<Box<PullRequestTimes>>,
 }
 
-/// Everything one computation reads. Lead time comes from `first_shipments` (what the
-/// stores read) or, when `shipments` is not empty, from the first production deployment
-/// of each shipped commit among `deployments` (what tests write by hand).
+/// A merged pull request at the first production deployment of its merge commit for one
+/// service: what lead time's per-stage breakdown counts. Stores keep the milestones on
+/// the merge commit's first-shipment row and read these from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PullRequestShipment {
+    pub service: Arc<ServiceName>,
+    pub deployed_at: Timestamp,
+    pub times: PullRequestTimes,
+}
+
+/// Everything one computation reads. Lead time comes from `first_shipments` and
+/// `pull_requests` (what the stores read) or, when `shipments` is not empty, from the
+/// first production deployment of each shipped commit among `deployments` (what tests
+/// write by hand).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facts {
     pub deployments: Vec<ProdDeployment>,
     pub shipments: Vec<Shipment>,
     pub first_shipments: Vec<FirstShipment>,
+    pub pull_requests: Vec<PullRequestShipment>,
     pub incidents: Vec<Incident>,
 }
 

@@ -18,13 +18,14 @@ mod window;
 
 pub use bands::{median_band, Band, BANDS};
 pub use bots::BotPatterns;
-pub use dora::first_shipments;
 pub use dora::{
     dora, dora_by_service, dora_by_service_in, dora_in, ChangeFailureRate, DeploymentFrequency,
     Dora, LeadTime, LeadTimeStages, RecoveryTime, ReworkRate, Stage,
 };
+pub use dora::{first_shipments, pull_request_shipments};
 pub use facts::{
-    Facts, FirstShipment, Incident, IncidentKind, ProdDeployment, PullRequestTimes, Shipment,
+    Facts, FirstShipment, Incident, IncidentKind, ProdDeployment, PullRequestShipment,
+    PullRequestTimes, Shipment,
 };
 pub use incidents::{incident_metrics, IncidentMetrics, Interval, ServiceMtbf};
 pub use stats::{mean, median, quantile, quantile_of_sorted};

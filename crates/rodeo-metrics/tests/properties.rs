@@ -97,6 +97,7 @@ fn history() -> impl Strategy<Value = Facts> {
                 shipments,
                 incidents,
                 first_shipments: Vec::new(),
+                pull_requests: Vec::new(),
             }
         })
 }
@@ -149,6 +150,7 @@ proptest! {
     fn the_first_shipments_rollup_matches_the_raw_shipments(f in history()) {
         let rollup = Facts {
             first_shipments: rodeo_metrics::first_shipments(&f),
+            pull_requests: rodeo_metrics::pull_request_shipments(&f),
             shipments: Vec::new(),
             ..f.clone()
         };

@@ -7,7 +7,7 @@ use rodeo_domain::{
     from_micros, to_micros, Deployment, DeploymentKind, DeploymentStatus, EnvironmentName,
     Incident, Page, ServiceName, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
-use rodeo_metrics::{Facts, FirstShipment, ProdDeployment, PullRequestTimes};
+use rodeo_metrics::{Facts, FirstShipment, ProdDeployment, PullRequestShipment, PullRequestTimes};
 use rodeo_store::{FactsQuery, FinishedFilter, IncidentFilter, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
@@ -194,6 +194,7 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
 
     let ids: HashSet<i64> = deployments.iter().map(|d| d.id).collect();
     let mut first_shipments = Vec::new();
+    let mut pull_requests = Vec::new();
     let mut firsts = tx.prepare_cached(
         "SELECT deployment_id, deployed_at, committed_at, author,
                 pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author
@@ -224,22 +225,25 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
                 .as_str_or_null()
                 .map_err(rusqlite::Error::from)?
                 .is_some();
-            let pull_request = match (opened, merged) {
-                (Some(opened), Some(merged)) if has_author => Some(Box::new(PullRequestTimes {
-                    first_commit_at: r.get::<_, Option<i64>>(6)?.map(from_micros),
-                    opened_at: from_micros(opened),
-                    merged_at: from_micros(merged),
-                    author: intern(7)?,
-                })),
-                _ => None,
-            };
+            let deployed_at = from_micros(r.get(1)?);
+            if let (Some(opened), Some(merged), true) = (opened, merged, has_author) {
+                pull_requests.push(PullRequestShipment {
+                    service: Arc::clone(&name),
+                    deployed_at,
+                    times: PullRequestTimes {
+                        first_commit_at: r.get::<_, Option<i64>>(6)?.map(from_micros),
+                        opened_at: from_micros(opened),
+                        merged_at: from_micros(merged),
+                        author: intern(7)?,
+                    },
+                });
+            }
             first_shipments.push(FirstShipment {
                 service: Arc::clone(&name),
                 deployment_id: r.get(0)?,
-                deployed_at: from_micros(r.get(1)?),
+                deployed_at,
                 committed_at: from_micros(r.get(2)?),
                 author,
-                pull_request,
             });
         }
     }
@@ -277,6 +281,7 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
         deployments,
         shipments: Vec::new(),
         first_shipments,
+        pull_requests,
         incidents,
     })
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use rodeo_domain::{
     from_micros, to_micros, DeploymentKind, DeploymentStatus, EnvironmentName, ServiceName,
 };
-use rodeo_metrics::{Facts, FirstShipment, ProdDeployment, PullRequestTimes};
+use rodeo_metrics::{Facts, FirstShipment, ProdDeployment, PullRequestShipment, PullRequestTimes};
 use rodeo_store::{FactsQuery, StoreError};
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -71,8 +71,10 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
         first_shipments(&mut side_b, b, from, to),
     );
     let deployments = deployments?;
-    let mut first_shipments = first_a?;
-    first_shipments.extend(first_b?);
+    let (mut first_shipments, mut pull_requests) = first_a?;
+    let (more_firsts, more_prs) = first_b?;
+    first_shipments.extend(more_firsts);
+    pull_requests.extend(more_prs);
     side_a.commit().await.db()?;
     side_b.commit().await.db()?;
 
@@ -114,6 +116,7 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
         deployments,
         shipments: Vec::new(),
         first_shipments,
+        pull_requests,
         incidents,
     })
 }
@@ -199,33 +202,41 @@ async fn deployments(
     Ok(out)
 }
 
-/// The range's first shipments, through COPY (see `copy`), one row per service with
-/// its shipments as arrays: a row per shipment costs more in messages than in data.
+/// The range's first shipments and the merged pull requests among them, through COPY
+/// (see `copy`), one row per service with its shipments as arrays: a row per shipment
+/// costs more in messages than in data.
 async fn first_shipments(
     conn: &mut PgConnection,
     listed: &[String],
     from: i64,
     to: i64,
-) -> Result<Vec<FirstShipment>, StoreError> {
+) -> Result<(Vec<FirstShipment>, Vec<PullRequestShipment>), StoreError> {
     if listed.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
     // COPY takes no parameters. Names are validated (no quotes) and quoted all the same.
     let quoted: Vec<String> = listed
         .iter()
         .map(|s| format!("'{}'", s.replace('\'', "''")))
         .collect();
+    // Merged pull requests are few: their milestones come as arrays of their own.
     let query = format!(
         "SELECT f.service, array_agg(f.deployment_id), array_agg(f.deployed_at),
-                array_agg(f.committed_at), array_agg(f.author), array_agg(f.pr_opened_at),
-                array_agg(f.pr_merged_at), array_agg(f.pr_first_commit_at),
-                array_agg(f.pr_author)
+                array_agg(f.committed_at), array_agg(f.author),
+                array_agg(f.deployed_at) FILTER (WHERE {pr}),
+                array_agg(f.pr_opened_at) FILTER (WHERE {pr}),
+                array_agg(f.pr_merged_at) FILTER (WHERE {pr}),
+                array_agg(f.pr_first_commit_at) FILTER (WHERE {pr}),
+                array_agg(f.pr_author) FILTER (WHERE {pr})
          FROM first_shipments f
          WHERE f.service IN ({}) AND f.deployed_at >= {from} AND f.deployed_at < {to}
          GROUP BY f.service",
-        quoted.join(", ")
+        quoted.join(", "),
+        pr = "f.pr_opened_at IS NOT NULL AND f.pr_merged_at IS NOT NULL \
+              AND f.pr_author IS NOT NULL",
     );
     let mut out = Vec::new();
+    let mut pull_requests = Vec::new();
     let mut authors: HashMap<String, Arc<str>> = HashMap::new();
     let mut intern = |author: &str| match authors.get(author) {
         Some(a) => Arc::clone(a),
@@ -246,38 +257,44 @@ async fn first_shipments(
             .iter()
             .map(|c| copy::array(*c))
             .collect::<Result<Vec<_>, _>>()?;
-        let [ids, deployed, committed, author, opened, merged, first, pr_author] =
+        let [ids, deployed, committed, author, pr_deployed, opened, merged, first, pr_author] =
             arrays.as_slice()
         else {
             return Err(malformed("unexpected field count"));
         };
-        let n = ids.len();
-        if arrays.iter().any(|a| a.len() != n) {
+        let (n, prs) = (ids.len(), pr_deployed.len());
+        if [deployed, committed, author].iter().any(|a| a.len() != n)
+            || [opened, merged, first, pr_author]
+                .iter()
+                .any(|a| a.len() != prs)
+        {
             return Err(malformed("arrays of different lengths"));
         }
         let int = |v: Option<&[u8]>| copy::int8(v)?.ok_or_else(|| malformed("unexpected NULL"));
         out.reserve(n);
         for i in 0..n {
-            let pull_request = match (copy::int8(opened[i])?, copy::int8(merged[i])?) {
-                (Some(opened), Some(merged)) => Some(Box::new(PullRequestTimes {
-                    first_commit_at: copy::int8(first[i])?.map(from_micros),
-                    opened_at: from_micros(opened),
-                    merged_at: from_micros(merged),
-                    author: intern(copy::text(pr_author[i])?.unwrap_or_default()),
-                })),
-                _ => None,
-            };
             out.push(FirstShipment {
                 service: Arc::clone(&name),
                 deployment_id: int(ids[i])?,
                 deployed_at: from_micros(int(deployed[i])?),
                 committed_at: from_micros(int(committed[i])?),
                 author: intern(copy::text(author[i])?.unwrap_or_default()),
-                pull_request,
+            });
+        }
+        for i in 0..prs {
+            pull_requests.push(PullRequestShipment {
+                service: Arc::clone(&name),
+                deployed_at: from_micros(int(pr_deployed[i])?),
+                times: PullRequestTimes {
+                    first_commit_at: copy::int8(first[i])?.map(from_micros),
+                    opened_at: from_micros(int(opened[i])?),
+                    merged_at: from_micros(int(merged[i])?),
+                    author: intern(copy::text(pr_author[i])?.unwrap_or_default()),
+                },
             });
         }
         Ok(())
     })
     .await?;
-    Ok(out)
+    Ok((out, pull_requests))
 }

@@ -315,38 +315,36 @@ pub async fn pull_request_stages_ride_on_the_merge_commit(db: Db) {
         })
         .await
         .unwrap();
-    let mut prs: Vec<(
-        i64,
-        Option<rodeo_domain::Timestamp>,
-        rodeo_domain::Timestamp,
-        rodeo_domain::Timestamp,
-        String,
-    )> = f
-        .first_shipments
+    let mut prs: Vec<_> = f
+        .pull_requests
         .iter()
-        .filter_map(|s| {
-            s.pull_request.as_ref().map(|p| {
-                (
-                    s.deployment_id,
-                    p.first_commit_at,
-                    p.opened_at,
-                    p.merged_at,
-                    p.author.to_string(),
-                )
-            })
+        .map(|p| {
+            (
+                p.service.to_string(),
+                p.deployed_at,
+                p.times.first_commit_at,
+                p.times.opened_at,
+                p.times.merged_at,
+                p.times.author.to_string(),
+            )
         })
         .collect();
     prs.sort();
-    let grace = || "grace".to_owned();
+    let (api, grace) = (|| "api".to_owned(), || "grace".to_owned());
     assert_eq!(
         prs,
         vec![
             // b1 was authored 5 minutes before its commit time (-901).
-            (d1.id, Some(at(-906)), at(-880), at(-800), grace()),
-            (d2.id, Some(at(-665)), at(-640), at(-600), grace()),
-            (d3.id, Some(at(-463)), at(-450), at(-400), grace()),
+            (api(), at(-700), Some(at(-906)), at(-880), at(-800), grace()),
+            (api(), at(-500), Some(at(-665)), at(-640), at(-600), grace()),
+            (api(), at(-300), Some(at(-463)), at(-450), at(-400), grace()),
         ]
     );
+    let deployed: Vec<i64> = [&d1, &d2, &d3].iter().map(|d| d.id).collect();
+    assert!(f
+        .first_shipments
+        .iter()
+        .any(|s| deployed.contains(&s.deployment_id)));
     // Each deployment shipped more than the merge commit; only that one carries it.
     assert!(f.first_shipments.len() > 3, "{:?}", f.first_shipments);
 }
