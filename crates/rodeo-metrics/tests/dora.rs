@@ -494,3 +494,34 @@ fn no_pull_requests_is_no_breakdown() {
     f.shipments = vec![ship(1, "a", "Ada", 10 * DAY - 60)];
     assert_eq!(run(&f).lead_time.stages, None);
 }
+
+#[test]
+fn many_services_split_over_threads_agree_with_one_at_a_time() {
+    // 40 services (more than one thread's share), each with its own rhythm.
+    let mut all = Facts::default();
+    let mut each = Vec::new();
+    let mut id = 0;
+    for s in 0..40i64 {
+        let service = format!("svc-{s:02}");
+        let mut mine = Facts::default();
+        for k in 0..(s % 5 + 1) {
+            id += 1;
+            let mut d = dep(id, &service, "production", (k + 1) * DAY + s * 7);
+            if (s + k) % 6 == 0 {
+                d = kind(d, DeploymentKind::Hotfix);
+            }
+            let shipped = ship(id, &format!("{s}-{k}"), "Ada", (k + 1) * DAY - s * 11);
+            mine.deployments.push(d);
+            mine.shipments.push(shipped);
+        }
+        all.deployments.extend(mine.deployments.iter().cloned());
+        all.shipments.extend(mine.shipments.iter().cloned());
+        each.push((service, run(&mine)));
+    }
+    let together: Vec<(String, rodeo_metrics::Dora)> =
+        dora_by_service(&all, march(), &BotPatterns::default())
+            .into_iter()
+            .map(|(n, d)| (n.to_string(), d))
+            .collect();
+    assert_eq!(together, each, "in name order, each as computed alone");
+}
