@@ -136,6 +136,17 @@ pub(crate) fn array(field: Option<&[u8]>) -> Result<Vec<Option<&[u8]>>, StoreErr
     }
 }
 
+/// An `int4` field.
+pub(crate) fn int4(field: Option<&[u8]>) -> Result<Option<i32>, StoreError> {
+    field
+        .map(|b| {
+            <[u8; 4]>::try_from(b)
+                .map(i32::from_be_bytes)
+                .map_err(|_| malformed("int4 width"))
+        })
+        .transpose()
+}
+
 /// A `text` field.
 pub(crate) fn text(field: Option<&[u8]>) -> Result<Option<&str>, StoreError> {
     field

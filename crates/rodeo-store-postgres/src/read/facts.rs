@@ -64,11 +64,20 @@ pub(crate) async fn metric_facts(pool: &PgPool, q: &FactsQuery) -> Result<Facts,
     // Half the services' first shipments on each side connection: PostgreSQL spends a
     // core on each.
     let (a, b) = listed.split_at(listed.len() / 2);
+    // First shipments name authors by id (migration 0005).
+    let authors: HashMap<i32, Arc<str>> =
+        sqlx::query_as::<_, (i32, String)>("SELECT id, name FROM authors")
+            .fetch_all(&mut *tx)
+            .await
+            .db()?
+            .into_iter()
+            .map(|(id, name)| (id, Arc::from(name)))
+            .collect();
     let [mut side_a, mut side_b] = side;
     let (deployments, first_a, first_b) = tokio::join!(
         deployments(&mut tx, services.as_deref(), from, to),
-        first_shipments(&mut side_a, a, from, to),
-        first_shipments(&mut side_b, b, from, to),
+        first_shipments(&mut side_a, a, &authors, from, to),
+        first_shipments(&mut side_b, b, &authors, from, to),
     );
     let deployments = deployments?;
     let (mut first_shipments, mut pull_requests) = first_a?;
@@ -208,6 +217,7 @@ async fn deployments(
 async fn first_shipments(
     conn: &mut PgConnection,
     listed: &[String],
+    authors: &HashMap<i32, Arc<str>>,
     from: i64,
     to: i64,
 ) -> Result<(Vec<FirstShipment>, Vec<PullRequestShipment>), StoreError> {
@@ -222,7 +232,7 @@ async fn first_shipments(
     // Merged pull requests are few: their milestones come as arrays of their own.
     let query = format!(
         "SELECT f.service, array_agg(f.deployment_id), array_agg(f.deployed_at),
-                array_agg(f.committed_at), array_agg(f.author),
+                array_agg(f.committed_at), array_agg(f.author_id),
                 array_agg(f.deployed_at) FILTER (WHERE {pr}),
                 array_agg(f.pr_opened_at) FILTER (WHERE {pr}),
                 array_agg(f.pr_merged_at) FILTER (WHERE {pr}),
@@ -237,12 +247,16 @@ async fn first_shipments(
     );
     let mut out = Vec::new();
     let mut pull_requests = Vec::new();
-    let mut authors: HashMap<String, Arc<str>> = HashMap::new();
-    let mut intern = |author: &str| match authors.get(author) {
+    // Pull-request authors by name, sharing the commit authors' `Arc`s where they match.
+    let mut by_name: HashMap<String, Arc<str>> = authors
+        .values()
+        .map(|a| (a.to_string(), Arc::clone(a)))
+        .collect();
+    let mut intern = |author: &str| match by_name.get(author) {
         Some(a) => Arc::clone(a),
         None => {
             let a: Arc<str> = Arc::from(author);
-            authors.insert(author.to_owned(), Arc::clone(&a));
+            by_name.insert(author.to_owned(), Arc::clone(&a));
             a
         }
     };
@@ -278,7 +292,10 @@ async fn first_shipments(
                 deployment_id: int(ids[i])?,
                 deployed_at: from_micros(int(deployed[i])?),
                 committed_at: from_micros(int(committed[i])?),
-                author: intern(copy::text(author[i])?.unwrap_or_default()),
+                author: copy::int4(author[i])?
+                    .and_then(|id| authors.get(&id))
+                    .map(Arc::clone)
+                    .ok_or_else(|| malformed("unknown author id"))?,
             });
         }
         for i in 0..prs {

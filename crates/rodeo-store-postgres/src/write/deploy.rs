@@ -273,14 +273,28 @@ impl Writer<'_> {
         let Some(finished) = d.finished_at else {
             return Ok(());
         };
+        // The authors' ids first (see migration 0005), in name order.
+        sqlx::query(
+            "INSERT INTO authors (name)
+             SELECT DISTINCT c.author FROM deployment_changes dc JOIN commits c ON c.sha = dc.sha
+             WHERE dc.deployment_id = $1
+               AND NOT EXISTS (SELECT 1 FROM authors a WHERE a.name = c.author)
+             ORDER BY 1
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(d.id)
+        .execute(&mut *self.tx)
+        .await
+        .db()?;
         sqlx::query(
             "INSERT INTO first_shipments
-                 (service, sha, deployed_at, deployment_id, committed_at, author,
+                 (service, sha, deployed_at, deployment_id, committed_at, author_id,
                   pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author)
-             SELECT $1, c.sha, $2, $3, c.committed_at, c.author,
+             SELECT $1, c.sha, $2, $3, c.committed_at, a.id,
                     p.created_at, p.merged_at, p.first_commit_at, p.author
              FROM deployment_changes dc
              JOIN commits c ON c.sha = dc.sha
+             JOIN authors a ON a.name = c.author
              LEFT JOIN LATERAL (
                  SELECT created_at, merged_at, first_commit_at, author FROM pull_requests
                  WHERE merge_commit_sha = dc.sha AND state = 'merged' AND merged_at IS NOT NULL
@@ -311,16 +325,26 @@ impl Writer<'_> {
             .await
             .db()?;
         sqlx::query(
+            "INSERT INTO authors (name)
+             SELECT DISTINCT c.author FROM deployment_changes dc JOIN commits c ON c.sha = dc.sha
+             ORDER BY 1
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .execute(&mut *self.tx)
+        .await
+        .db()?;
+        sqlx::query(
             "INSERT INTO first_shipments
-                 (service, sha, deployed_at, deployment_id, committed_at, author,
+                 (service, sha, deployed_at, deployment_id, committed_at, author_id,
                   pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author)
              SELECT DISTINCT ON (d.service, c.sha)
-                    d.service, c.sha, d.finished_at, d.id, c.committed_at, c.author,
+                    d.service, c.sha, d.finished_at, d.id, c.committed_at, a.id,
                     p.created_at, p.merged_at, p.first_commit_at, p.author
              FROM deployment_changes dc
              JOIN deployments d ON d.id = dc.deployment_id
              JOIN environments e ON e.name = d.environment
              JOIN commits c ON c.sha = dc.sha
+             JOIN authors a ON a.name = c.author
              LEFT JOIN LATERAL (
                  SELECT created_at, merged_at, first_commit_at, author FROM pull_requests
                  WHERE merge_commit_sha = dc.sha AND state = 'merged' AND merged_at IS NOT NULL
