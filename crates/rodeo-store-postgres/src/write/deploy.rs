@@ -31,6 +31,15 @@ fn check_finish(started_at: Timestamp, finished_at: Timestamp) -> Result<(), Sto
     Ok(())
 }
 
+/// The merged pull request whose merge commit is `dc.sha`, as `p` (all NULL when none;
+/// the lowest repository and number if two name the same commit): the milestones a
+/// first shipment carries for lead time's stages.
+const MERGED_BY: &str = "LEFT JOIN LATERAL (
+                 SELECT created_at, merged_at, first_commit_at, author FROM pull_requests
+                 WHERE merge_commit_sha = dc.sha AND state = 'merged' AND merged_at IS NOT NULL
+                 ORDER BY repository, number LIMIT 1
+             ) p ON true";
+
 impl Writer<'_> {
     pub(super) async fn record_deployment(
         &mut self,
@@ -286,7 +295,7 @@ impl Writer<'_> {
         .execute(&mut *self.tx)
         .await
         .db()?;
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO first_shipments
                  (service, sha, deployed_at, deployment_id, committed_at, author_id,
                   pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author)
@@ -295,18 +304,14 @@ impl Writer<'_> {
              FROM deployment_changes dc
              JOIN commits c ON c.sha = dc.sha
              JOIN authors a ON a.name = c.author
-             LEFT JOIN LATERAL (
-                 SELECT created_at, merged_at, first_commit_at, author FROM pull_requests
-                 WHERE merge_commit_sha = dc.sha AND state = 'merged' AND merged_at IS NOT NULL
-                 ORDER BY repository, number LIMIT 1
-             ) p ON true
+             {MERGED_BY}
              WHERE dc.deployment_id = $3
                AND EXISTS (SELECT 1 FROM environments e WHERE e.name = $4 AND e.production)
              ON CONFLICT (service, sha) DO UPDATE
                  SET deployed_at = EXCLUDED.deployed_at, deployment_id = EXCLUDED.deployment_id
                  WHERE (EXCLUDED.deployed_at, EXCLUDED.deployment_id)
-                     < (first_shipments.deployed_at, first_shipments.deployment_id)",
-        )
+                     < (first_shipments.deployed_at, first_shipments.deployment_id)"
+        ))
         .bind(d.service.as_str())
         .bind(to_micros(finished))
         .bind(d.id)
@@ -333,7 +338,7 @@ impl Writer<'_> {
         .execute(&mut *self.tx)
         .await
         .db()?;
-        sqlx::query(
+        sqlx::query(&format!(
             "INSERT INTO first_shipments
                  (service, sha, deployed_at, deployment_id, committed_at, author_id,
                   pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author)
@@ -345,15 +350,11 @@ impl Writer<'_> {
              JOIN environments e ON e.name = d.environment
              JOIN commits c ON c.sha = dc.sha
              JOIN authors a ON a.name = c.author
-             LEFT JOIN LATERAL (
-                 SELECT created_at, merged_at, first_commit_at, author FROM pull_requests
-                 WHERE merge_commit_sha = dc.sha AND state = 'merged' AND merged_at IS NOT NULL
-                 ORDER BY repository, number LIMIT 1
-             ) p ON true
+             {MERGED_BY}
              WHERE e.production AND d.status IN ('succeeded', 'rolled_back')
                AND d.finished_at IS NOT NULL
-             ORDER BY d.service, c.sha, d.finished_at, d.id",
-        )
+             ORDER BY d.service, c.sha, d.finished_at, d.id"
+        ))
         .execute(&mut *self.tx)
         .await
         .db()?;

@@ -340,11 +340,15 @@ pub async fn pull_request_stages_ride_on_the_merge_commit(db: Db) {
             (api(), at(-300), Some(at(-463)), at(-450), at(-400), grace()),
         ]
     );
-    let deployed: Vec<i64> = [&d1, &d2, &d3].iter().map(|d| d.id).collect();
-    assert!(f
+    // Each pull request at the deployment that first shipped its merge commit.
+    let firsts: Vec<(i64, rodeo_domain::Timestamp)> = f
         .first_shipments
         .iter()
-        .any(|s| deployed.contains(&s.deployment_id)));
+        .map(|s| (s.deployment_id, s.deployed_at))
+        .collect();
+    for (d, when) in [(&d1, at(-700)), (&d2, at(-500)), (&d3, at(-300))] {
+        assert!(firsts.contains(&(d.id, when)), "{firsts:?}");
+    }
     // Each deployment shipped more than the merge commit; only that one carries it.
     assert!(f.first_shipments.len() > 3, "{:?}", f.first_shipments);
 }
