@@ -2,9 +2,9 @@
 //! one transaction, together with the ledger events they imply.
 
 use crate::{
-    Commit, Deployment, Environment, EnvironmentName, FinishDeployment, Incident, IncidentChange,
-    IncidentRef, NewDeployment, NewIncident, PullRequest, Scope, Service, ServiceName, Source,
-    Team, TeamName, Timestamp, Token, TokenName,
+    Commit, Deployment, Environment, EnvironmentName, EvaluationCount, FinishDeployment,
+    FlagChange, FlagsWritten, Incident, IncidentChange, IncidentRef, NewDeployment, NewIncident,
+    PullRequest, Scope, Service, ServiceName, Source, Team, TeamName, Timestamp, Token, TokenName,
 };
 
 /// Who writes, from where, when, and under which rules.
@@ -100,6 +100,8 @@ pub enum Command {
         /// SHA-256 of the secret, hex.
         hash: String,
         prefix: String,
+        /// Required for SDK keys, absent for API tokens.
+        environment: Option<EnvironmentName>,
     },
     RevokeToken {
         id: String,
@@ -119,6 +121,15 @@ pub enum Command {
         incident: IncidentRef,
         change: IncidentChange,
     },
+    /// Changes an environment's flags (registering the environment when allowed).
+    ChangeFlags {
+        environment: EnvironmentName,
+        change: FlagChange,
+    },
+    /// Adds evaluation counts (flushed from the servers' in-memory counters); no event.
+    RecordEvaluations {
+        counts: Vec<EvaluationCount>,
+    },
 }
 
 /// What one command did, in the order the commands were given.
@@ -134,4 +145,6 @@ pub enum Outcome {
     PullRequest(PullRequest),
     Deployment(Deployment),
     Incident(Box<Incident>),
+    Flags(FlagsWritten),
+    Evaluations { recorded: u32 },
 }

@@ -13,6 +13,7 @@ mod commit;
 mod deployment;
 mod error;
 mod event;
+mod flags;
 mod incident;
 mod names;
 mod sha;
@@ -28,6 +29,10 @@ pub use deployment::{
 };
 pub use error::{FieldError, FieldErrors};
 pub use event::{Event, EventFilter, NewEvent, Source};
+pub use flags::{
+    parse_flag_key, EvaluationCount, FlagAction, FlagChange, FlagDiff, FlagSetRecord, FlagTimes,
+    FlagsWritten, MAX_FLAG_KEY_LEN,
+};
 pub use incident::{
     ActionItem, Attribution, Incident, IncidentChange, IncidentEdit, IncidentEvent, IncidentKind,
     IncidentRef, IncidentStatus, NewIncident, Severity, TimelineEntry, MAX_LIST_LEN,

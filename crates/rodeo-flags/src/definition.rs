@@ -193,6 +193,8 @@ impl FlagSet {
         if problems.is_empty() {
             Ok(set)
         } else {
+            // Report rule problems too, so one round of fixes can address everything.
+            problems.extend(set.problems);
             Err(problems)
         }
     }

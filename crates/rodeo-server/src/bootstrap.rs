@@ -35,6 +35,7 @@ pub async fn create_token_offline(
         scope,
         hash: s.hash,
         prefix: s.prefix,
+        environment: None,
     };
     match store.execute(ctx, vec![cmd]).await? {
         Written::Applied(o) | Written::Replayed(o) => match o.into_iter().next() {

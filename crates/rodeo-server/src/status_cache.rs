@@ -44,6 +44,8 @@ impl Touched {
             || kind.starts_with("pull_request.")
             || kind.starts_with("token.")
             || kind.starts_with("incident.")
+            || kind.starts_with("flag.")
+            || kind.starts_with("flags.")
         {
             // Drift is a projection refreshed by deployments and environment changes;
             // commits alone do not move it.
@@ -61,10 +63,16 @@ impl Touched {
         for o in outcomes {
             match o {
                 Outcome::Deployment(d) => services.push(d.service.clone()),
-                Outcome::Commits { .. } | Outcome::PullRequest(_) | Outcome::Token(_) => {}
+                Outcome::Commits { .. }
+                | Outcome::PullRequest(_)
+                | Outcome::Token(_)
+                | Outcome::Evaluations { .. } => {}
                 // Opening an incident may register its services on first sight; the
                 // outcome does not say, and incident writes are rare.
+                // A flag change may register its environment (an `environment.created`
+                // event follows it too).
                 Outcome::Incident(_)
+                | Outcome::Flags(_)
                 | Outcome::Team(_)
                 | Outcome::Service(_)
                 | Outcome::Environment(_)

@@ -47,9 +47,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use rodeo_domain::{
-    Changes, Command, Commit, Deployment, DeploymentDetail, Environment, EnvironmentName, Event,
-    EventFilter, Incident, Page, Service, ServiceName, Sha, StatusMatrix, Team, TeamName,
-    Timestamp, Token, WriteContext,
+    Changes, Command, Commit, Deployment, DeploymentDetail, Environment, EnvironmentName,
+    EvaluationCount, Event, EventFilter, FlagSetRecord, Incident, Page, Service, ServiceName, Sha,
+    StatusMatrix, Team, TeamName, Timestamp, Token, WriteContext,
 };
 use rodeo_store::{
     DeploymentFilter, Facts, FactsQuery, FinishedFilter, IncidentFilter, PoolStats, Store,
@@ -273,6 +273,24 @@ impl Store for PgStore {
 
     async fn metric_facts(&self, query: &FactsQuery) -> Result<Facts, StoreError> {
         read::metric_facts(&self.pool, query).await
+    }
+
+    async fn flag_set(
+        &self,
+        environment: &EnvironmentName,
+    ) -> Result<Option<FlagSetRecord>, StoreError> {
+        read::flag_set(&self.pool, environment.as_str()).await
+    }
+
+    async fn flag_sets(&self) -> Result<Vec<FlagSetRecord>, StoreError> {
+        read::flag_sets(&self.pool).await
+    }
+
+    async fn flag_evaluations(
+        &self,
+        environment: &EnvironmentName,
+    ) -> Result<Vec<EvaluationCount>, StoreError> {
+        read::flag_evaluations(&self.pool, environment.as_str()).await
     }
 
     /// A consistent online copy of a PostgreSQL database is `pg_dump`'s job.

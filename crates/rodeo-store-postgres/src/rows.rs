@@ -110,7 +110,8 @@ pub(crate) fn environment(row: &PgRow) -> Result<Environment, StoreError> {
     })
 }
 
-pub(crate) const TOKEN_COLUMNS: &str = "id, name, scope, prefix, hash, created_at, revoked_at";
+pub(crate) const TOKEN_COLUMNS: &str =
+    "id, name, scope, prefix, hash, created_at, revoked_at, environment";
 
 pub(crate) fn token(row: &PgRow) -> Result<Token, StoreError> {
     Ok(Token {
@@ -120,6 +121,9 @@ pub(crate) fn token(row: &PgRow) -> Result<Token, StoreError> {
         prefix: get(row, "prefix")?,
         created_at: from_micros(get(row, "created_at")?),
         revoked_at: get::<Option<i64>>(row, "revoked_at")?.map(from_micros),
+        environment: get::<Option<&str>>(row, "environment")?
+            .map(environment_name)
+            .transpose()?,
         hash: get(row, "hash")?,
     })
 }

@@ -57,9 +57,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rodeo_domain::{
-    Changes, Command, Commit, Deployment, DeploymentDetail, Environment, EnvironmentName, Event,
-    EventFilter, Incident, Page, Service, ServiceName, Sha, StatusMatrix, Team, TeamName,
-    Timestamp, Token, WriteContext,
+    Changes, Command, Commit, Deployment, DeploymentDetail, Environment, EnvironmentName,
+    EvaluationCount, Event, EventFilter, FlagSetRecord, Incident, Page, Service, ServiceName, Sha,
+    StatusMatrix, Team, TeamName, Timestamp, Token, WriteContext,
 };
 use rodeo_store::{
     DeploymentFilter, Facts, FactsQuery, FinishedFilter, IncidentFilter, PoolStats, Store,
@@ -76,6 +76,7 @@ mod migrate;
 mod options;
 mod queries;
 mod read;
+mod read_flags;
 mod read_incidents;
 mod readers;
 mod rows;
@@ -317,6 +318,27 @@ impl Store for SqliteStore {
     async fn metric_facts(&self, query: &FactsQuery) -> Result<Facts, StoreError> {
         let query = query.clone();
         self.read(move |c| read_incidents::metric_facts(c, &query))
+            .await
+    }
+
+    async fn flag_set(
+        &self,
+        environment: &EnvironmentName,
+    ) -> Result<Option<FlagSetRecord>, StoreError> {
+        let env = environment.as_str().to_owned();
+        self.read(move |c| read_flags::flag_set(c, &env)).await
+    }
+
+    async fn flag_sets(&self) -> Result<Vec<FlagSetRecord>, StoreError> {
+        self.read(read_flags::flag_sets).await
+    }
+
+    async fn flag_evaluations(
+        &self,
+        environment: &EnvironmentName,
+    ) -> Result<Vec<EvaluationCount>, StoreError> {
+        let env = environment.as_str().to_owned();
+        self.read(move |c| read_flags::flag_evaluations(c, &env))
             .await
     }
 

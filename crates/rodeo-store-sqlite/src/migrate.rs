@@ -44,6 +44,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "pull_request_stages",
         sql: include_str!("../migrations/0006_pull_request_stages.sql"),
     },
+    Migration {
+        version: 7,
+        name: "flags",
+        sql: include_str!("../migrations/0007_flags.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -156,7 +156,7 @@ pub(crate) fn environment(row: &Row<'_>) -> rusqlite::Result<Environment> {
 
 macro_rules! token_columns {
     () => {
-        "id, name, scope, prefix, hash, created_at, revoked_at"
+        "id, name, scope, prefix, hash, created_at, revoked_at, environment"
     };
 }
 pub(crate) use token_columns;
@@ -170,6 +170,7 @@ pub(crate) fn token(row: &Row<'_>) -> rusqlite::Result<Token> {
         hash: row.get(4)?,
         created_at: time(row, 5)?,
         revoked_at: time_opt(row, 6)?,
+        environment: parsed_opt(row, 7, EnvironmentName::parse)?,
     })
 }
 

@@ -15,12 +15,14 @@ use std::path::Path;
 use async_trait::async_trait;
 use rodeo_domain::{
     Changes, Command, Commit, Deployment, DeploymentDetail, DeploymentStatus, Environment,
-    EnvironmentName, Event, EventFilter, Incident, IncidentKind, IncidentStatus, Outcome, Page,
-    Service, ServiceName, Sha, StatusMatrix, Team, TeamName, Timestamp, Token, WriteContext,
+    EnvironmentName, EvaluationCount, Event, EventFilter, FlagSetRecord, Incident, IncidentKind,
+    IncidentStatus, Outcome, Page, Service, ServiceName, Sha, StatusMatrix, Team, TeamName,
+    Timestamp, Token, WriteContext,
 };
 pub use rodeo_metrics::Facts;
 
 mod error;
+pub mod flags;
 pub mod logic;
 
 #[cfg(feature = "conformance")]
@@ -184,6 +186,19 @@ pub trait Store: Send + Sync + 'static {
     ///   scope or name one of those deployments as a cause, and those naming one of the
     ///   deployments before `from`.
     async fn metric_facts(&self, query: &FactsQuery) -> Result<Facts, StoreError>;
+
+    /// An environment's flag definition; `None` when it never had flags.
+    async fn flag_set(
+        &self,
+        environment: &EnvironmentName,
+    ) -> Result<Option<FlagSetRecord>, StoreError>;
+    /// Every environment's flag definition, by environment name.
+    async fn flag_sets(&self) -> Result<Vec<FlagSetRecord>, StoreError>;
+    /// Evaluation counts of an environment's flags, by flag key then variant.
+    async fn flag_evaluations(
+        &self,
+        environment: &EnvironmentName,
+    ) -> Result<Vec<EvaluationCount>, StoreError>;
 
     /// Writes a consistent copy of the database to `path` while it stays online.
     async fn backup(&self, path: &Path) -> Result<(), StoreError>;

@@ -258,6 +258,59 @@ pub mod events {
     }
 
     /// `deployment.started` for an in-progress deployment, `deployment.finished` otherwise.
+    /// `flag.created`, `flag.updated` or `flag.deleted`: one per changed flag, with the
+    /// flag before and after, so the ledger can show (and undo) any flag change.
+    pub fn flag(
+        environment: &EnvironmentName,
+        diff: &rodeo_domain::FlagDiff,
+        change: &rodeo_domain::FlagChange,
+        version: i64,
+    ) -> NewEvent {
+        let kind = match diff.action {
+            rodeo_domain::FlagAction::Created => "flag.created",
+            rodeo_domain::FlagAction::Updated => "flag.updated",
+            rodeo_domain::FlagAction::Deleted => "flag.deleted",
+        };
+        NewEvent {
+            kind,
+            at: None,
+            service: None,
+            environment: Some(environment.clone()),
+            subject: Some(format!("flag:{environment}/{}", diff.key)),
+            payload: json!({
+                "environment": environment,
+                "key": diff.key,
+                "change": change.action(),
+                "version": version,
+                "before": diff.before,
+                "after": diff.after,
+            }),
+        }
+    }
+
+    /// `flags.set_updated`: the set's shared `$evaluators` or `metadata` changed.
+    pub fn flag_set(
+        environment: &EnvironmentName,
+        before: &Value,
+        after: &Value,
+        version: i64,
+    ) -> NewEvent {
+        let parts = |doc: &Value| json!({"$evaluators": doc.get("$evaluators"), "metadata": doc.get("metadata")});
+        NewEvent {
+            kind: "flags.set_updated",
+            at: None,
+            service: None,
+            environment: Some(environment.clone()),
+            subject: Some(format!("flags:{environment}")),
+            payload: json!({
+                "environment": environment,
+                "version": version,
+                "before": parts(before),
+                "after": parts(after),
+            }),
+        }
+    }
+
     pub fn deployment(d: &Deployment) -> NewEvent {
         let kind = if d.status.is_finished() {
             "deployment.finished"

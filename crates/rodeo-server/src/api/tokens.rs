@@ -4,7 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rodeo_domain::{Command, FieldError, FieldErrors, Outcome, Scope, Token, TokenName};
+use rodeo_domain::{
+    Command, EnvironmentName, FieldError, FieldErrors, Outcome, Scope, Token, TokenName,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -19,8 +21,12 @@ use crate::state::AppState;
 pub(crate) struct TokenRequest {
     /// Recorded as the actor of everything done with the token.
     name: String,
-    /// `read`, `write` or `admin`.
+    /// `read`, `write` or `admin` for API tokens; `sdk_client` or `sdk_server` for an
+    /// SDK key of `environment`.
     scope: String,
+    /// The environment of an SDK key.
+    #[serde(default)]
+    environment: Option<String>,
 }
 
 /// The only response that ever contains the secret.
@@ -54,10 +60,29 @@ pub(crate) async fn create(
     caller.require(Scope::Admin)?;
     let mut e = FieldErrors::new();
     let name = e.take(TokenName::parse(&body.value.name));
-    let scope = e.take(
-        Scope::parse(&body.value.scope)
-            .ok_or_else(|| FieldError::new("scope", "must be one of read, write, admin")),
-    );
+    let scope = e.take(Scope::parse(&body.value.scope).ok_or_else(|| {
+        FieldError::new(
+            "scope",
+            "must be one of read, write, admin, sdk_client, sdk_server",
+        )
+    }));
+    let environment = match &body.value.environment {
+        None => None,
+        Some(env) => e.take(EnvironmentName::parse_field("environment", env)),
+    };
+    if let Some(scope) = scope {
+        if scope.is_sdk() && body.value.environment.is_none() {
+            e.push(FieldError::new(
+                "environment",
+                "an SDK key belongs to one environment",
+            ));
+        } else if !scope.is_sdk() && body.value.environment.is_some() {
+            e.push(FieldError::new(
+                "environment",
+                "only SDK keys have an environment",
+            ));
+        }
+    }
     e.finish().map_err(ApiError::Invalid)?;
     let (Some(name), Some(scope)) = (name, scope) else {
         return Err(ApiError::invalid("name", "invalid"));
@@ -69,6 +94,7 @@ pub(crate) async fn create(
         scope,
         hash: s.hash,
         prefix: s.prefix,
+        environment,
     };
     match single(apply(&state, ctx, vec![cmd]).await?)? {
         Outcome::Token(token) => Ok((

@@ -86,6 +86,8 @@ impl Caller {
                 Scope::Read => "reading",
                 Scope::Write => "writing (needs the write or admin scope)",
                 Scope::Admin => "this (needs the admin scope)",
+                Scope::SdkClient => "flag evaluation (needs an SDK key of this environment)",
+                Scope::SdkServer => "the flag definition (needs a server-side SDK key)",
             }))
         }
     }

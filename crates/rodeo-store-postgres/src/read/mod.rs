@@ -16,11 +16,13 @@ use crate::rows::{
 
 mod copy;
 mod facts;
+mod flags;
 mod incidents;
 mod lists;
 mod status;
 
 pub(crate) use facts::metric_facts;
+pub(crate) use flags::{flag_evaluations, flag_set, flag_sets, stored_flags};
 pub(crate) use incidents::{deployments_finished, get_incident, list_incidents};
 pub(crate) use lists::{list_deployments, list_events};
 pub(crate) use status::status;

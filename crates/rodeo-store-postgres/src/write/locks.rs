@@ -159,6 +159,12 @@ impl Writer<'_> {
                 | Command::UpdateIncident { .. } => {
                     keys.insert(key(INCIDENTS));
                 }
+                // Changes to one environment's flags read, change and write the whole
+                // definition: one at a time per environment. (The first change of an
+                // environment has no flag_sets row to lock with FOR UPDATE yet.)
+                Command::ChangeFlags { environment, .. } => {
+                    keys.insert(key(&format!("rodeo:flags:{environment}")));
+                }
                 _ => {}
             }
         }

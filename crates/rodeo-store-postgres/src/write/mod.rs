@@ -23,6 +23,7 @@ mod catalog;
 mod commits;
 mod deploy;
 mod drift;
+mod flags;
 mod incidents;
 mod locks;
 mod pull_requests;
@@ -185,7 +186,11 @@ impl Writer<'_> {
                 scope,
                 hash,
                 prefix,
-            } => Outcome::Token(self.create_token(name, scope, hash, prefix).await?),
+                environment,
+            } => Outcome::Token(
+                self.create_token(name, scope, hash, prefix, environment)
+                    .await?,
+            ),
             Command::RevokeToken { id } => Outcome::Token(self.revoke_token(&id).await?),
             Command::RecordCommits { commits } => {
                 let (recorded, already_known) = self.record_commits(&commits).await?;
@@ -204,6 +209,13 @@ impl Writer<'_> {
             Command::UpdateIncident { incident, change } => {
                 Outcome::Incident(Box::new(self.update_incident(&incident, change).await?))
             }
+            Command::ChangeFlags {
+                environment,
+                change,
+            } => Outcome::Flags(self.change_flags(&environment, &change).await?),
+            Command::RecordEvaluations { counts } => Outcome::Evaluations {
+                recorded: self.record_evaluations(&counts).await?,
+            },
         })
     }
 

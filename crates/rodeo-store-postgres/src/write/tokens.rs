@@ -1,6 +1,6 @@
 //! Creating and revoking API tokens. Only the hash of a secret is ever stored.
 
-use rodeo_domain::{to_micros, Scope, Token, TokenName};
+use rodeo_domain::{to_micros, EnvironmentName, FieldError, FieldErrors, Scope, Token, TokenName};
 use rodeo_store::logic::events;
 use rodeo_store::StoreError;
 
@@ -14,9 +14,20 @@ impl Writer<'_> {
         scope: Scope,
         hash: String,
         prefix: String,
+        environment: Option<EnvironmentName>,
     ) -> Result<Token, StoreError> {
+        if scope.is_sdk() != environment.is_some() {
+            return Err(StoreError::Invalid(FieldErrors(vec![FieldError::new(
+                "environment",
+                "SDK keys name one environment; API tokens name none",
+            )])));
+        }
+        if let Some(env) = &environment {
+            self.ensure_environment(env).await?;
+        }
         let row = sqlx::query(&format!(
-            "INSERT INTO tokens (name, scope, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO tokens (name, scope, prefix, hash, created_at, environment)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (name) WHERE revoked_at IS NULL DO NOTHING
              RETURNING {TOKEN_COLUMNS}"
         ))
@@ -25,6 +36,7 @@ impl Writer<'_> {
         .bind(prefix)
         .bind(hash)
         .bind(to_micros(self.ctx.at))
+        .bind(environment.as_ref().map(EnvironmentName::as_str))
         .fetch_optional(&mut *self.tx)
         .await
         .db()?

@@ -264,7 +264,20 @@ impl Call<'_> {
         scope: Scope,
         hash: String,
         prefix: String,
+        environment: Option<EnvironmentName>,
     ) -> Result<Outcome> {
+        if scope.is_sdk() != environment.is_some() {
+            return Err(
+                StoreError::Invalid(rodeo_domain::FieldErrors(vec![FieldError::new(
+                    "environment",
+                    "SDK keys name one environment; API tokens name none",
+                )]))
+                .into(),
+            );
+        }
+        if let Some(env) = &environment {
+            self.ensure_environment(env)?;
+        }
         let active: bool = self
             .conn
             .prepare_cached(
@@ -278,9 +291,17 @@ impl Call<'_> {
         }
         self.conn
             .prepare_cached(
-                "INSERT INTO tokens (name, scope, prefix, hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO tokens (name, scope, prefix, hash, created_at, environment)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![name.as_str(), scope.as_str(), prefix, hash, to_micros(self.ctx.at)])?;
+            .execute(params![
+                name.as_str(),
+                scope.as_str(),
+                prefix,
+                hash,
+                to_micros(self.ctx.at),
+                environment.as_ref().map(EnvironmentName::as_str)
+            ])?;
         let token = rodeo_domain::Token {
             id: self.conn.last_insert_rowid().to_string(),
             name,
@@ -288,6 +309,7 @@ impl Call<'_> {
             prefix,
             created_at: self.ctx.at,
             revoked_at: None,
+            environment,
             hash,
         };
         self.append(events::token("token.created", &token))?;

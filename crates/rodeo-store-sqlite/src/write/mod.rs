@@ -12,6 +12,7 @@ use crate::error::Result;
 mod catalog;
 mod commits;
 mod deployments;
+mod flags;
 mod incidents;
 mod projections;
 mod pull_requests;
@@ -131,13 +132,25 @@ impl Call<'_> {
                 scope,
                 hash,
                 prefix,
-            } => self.create_token(name.clone(), *scope, hash.clone(), prefix.clone()),
+                environment,
+            } => self.create_token(
+                name.clone(),
+                *scope,
+                hash.clone(),
+                prefix.clone(),
+                environment.clone(),
+            ),
             Command::RevokeToken { id } => self.revoke_token(id.clone()),
             Command::OpenIncident(n) => self.open_incident(n),
             Command::RaiseIncident(n) => self.raise_incident(n),
             Command::UpdateIncident { incident, change } => {
                 self.update_incident(incident, change.clone())
             }
+            Command::ChangeFlags {
+                environment,
+                change,
+            } => self.change_flags(environment, change),
+            Command::RecordEvaluations { counts } => self.record_evaluations(counts),
         }
     }
 

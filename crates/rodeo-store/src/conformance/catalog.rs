@@ -284,6 +284,7 @@ fn create_token(name: &str, hash: &str) -> Command {
         scope: Scope::Write,
         hash: hash.into(),
         prefix: "rd_abc".into(),
+        environment: None,
     }
 }
 

@@ -27,6 +27,7 @@ pub mod deployments;
 pub mod events;
 pub mod facts;
 mod fixtures;
+pub mod flags;
 pub mod incidents;
 pub mod shipped;
 pub mod status;
@@ -139,6 +140,12 @@ macro_rules! conformance_suite {
             facts::metric_facts_read_the_window_and_its_edges,
             facts::first_shipments_follow_the_earliest_production_deployment,
             facts::pull_request_stages_ride_on_the_merge_commit,
+            flags::apply_is_atomic_idempotent_and_recorded,
+            flags::a_rejected_change_changes_nothing,
+            flags::single_flag_changes_carry_before_and_after,
+            flags::sdk_keys_belong_to_one_environment,
+            flags::evaluation_counts_accumulate,
+            flags::concurrent_flag_changes_are_serialised,
         );
     };
 }
