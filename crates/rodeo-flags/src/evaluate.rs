@@ -145,8 +145,15 @@ impl FlagSet {
     }
 
     /// Evaluates every flag, in key order.
-    pub fn evaluate_all(&self, context: &Map<String, Value>, timestamp: i64) -> Vec<Resolution<'_>> {
-        self.flags.values().map(|f| f.evaluate(context, timestamp)).collect()
+    pub fn evaluate_all(
+        &self,
+        context: &Map<String, Value>,
+        timestamp: i64,
+    ) -> Vec<Resolution<'_>> {
+        self.flags
+            .values()
+            .map(|f| f.evaluate(context, timestamp))
+            .collect()
     }
 }
 

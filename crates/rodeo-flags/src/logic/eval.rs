@@ -209,8 +209,9 @@ fn apply<'a>(op: Op, args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Val<'a>
         }
         Op::Cat => {
             let mut out = String::new();
-            for v in all_args(args, env, data) {
-                out.push_str(&to_text(&v));
+            // `null` prints as nothing, as in json-logic-js (`Array.join`) and flagd.
+            for v in all_args(args, env, data).iter().filter(|v| !v.is_null()) {
+                out.push_str(&to_text(v));
             }
             Cow::Owned(Value::String(out))
         }
@@ -305,7 +306,8 @@ fn substr<'a>(vals: &[Val<'a>]) -> Val<'a> {
     let end = match int(vals.get(2)) {
         None => len,
         Some(n) if n < 0 => (len + n).max(start),
-        Some(n) => (start + n).min(len),
+        // The length can come from the context: 1e300 saturates to i64::MAX.
+        Some(n) => start.saturating_add(n).min(len),
     };
     #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
     let out: String = chars[start as usize..end.max(start) as usize]
