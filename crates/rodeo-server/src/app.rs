@@ -83,6 +83,7 @@ impl Application {
         let admin_secret = bootstrap::bootstrap_admin_token(&store).await?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let status_cache = crate::status_cache::StatusCache::start(&store);
+        let flags = crate::flags::FlagCache::load(&store).await?;
         let state = AppState {
             status_cache,
             store,
@@ -92,6 +93,8 @@ impl Application {
             metrics: http::metrics::handle(),
             shutdown: shutdown_rx,
             dora_gauges: Arc::default(),
+            flags,
+            channels: Arc::default(),
         };
         let separate_metrics = metrics_listener.is_some();
         let router = router(&state, !separate_metrics);
@@ -159,6 +162,16 @@ impl Application {
             });
         }
         tokio::spawn(crate::incidents::auto_attribution(self.state.clone()));
+        let flags = &self.state.flags;
+        tokio::spawn(
+            Arc::clone(flags).follow(self.state.store.clone(), self.state.shutdown.clone()),
+        );
+        let counts = tokio::spawn(crate::flags::flush_counts(
+            Arc::clone(flags),
+            self.state.store.clone(),
+            Duration::from_secs(self.state.config.flags.flush_interval_secs.max(1)),
+            self.state.shutdown.clone(),
+        ));
         let serve = axum::serve(self.listener, self.router).with_graceful_shutdown(signal);
         let deadline = async move {
             let _ = fired_rx.wait_for(|f| *f).await;
@@ -171,6 +184,8 @@ impl Application {
                 Ok(())
             }
         };
+        // The last evaluation counts are written before the store closes.
+        let _ = tokio::time::timeout(Duration::from_secs(5), counts).await;
         self.state.store.close().await;
         tracing::info!("stopped");
         result

@@ -24,7 +24,33 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     pub alerting: crate::webhooks::AlertingConfig,
     pub metrics: MetricsConfig,
+    pub flags: FlagsConfig,
     pub log: LogConfig,
+}
+
+/// Feature flags: evaluation limits, counters and the stale-flag report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlagsConfig {
+    /// Largest evaluation request body (the context) OFREP accepts, in bytes.
+    pub max_context_bytes: usize,
+    /// How often in-memory evaluation counts are written to the database, in seconds.
+    pub flush_interval_secs: u64,
+    /// A flag serving one variant to everyone for this many days is reported stale.
+    pub rolled_out_stale_days: u32,
+    /// `inactivityDelaySec` advertised with OFREP event streams.
+    pub stream_inactivity_secs: u32,
+}
+
+impl Default for FlagsConfig {
+    fn default() -> Self {
+        Self {
+            max_context_bytes: 32 * 1024,
+            flush_interval_secs: 10,
+            rolled_out_stale_days: 14,
+            stream_inactivity_secs: 120,
+        }
+    }
 }
 
 /// Who links an incident to the deployment that caused it.

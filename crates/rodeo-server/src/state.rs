@@ -20,6 +20,10 @@ pub(crate) struct AppState {
     /// Becomes true when the server starts shutting down; ends event streams.
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
     pub(crate) status_cache: Arc<crate::status_cache::StatusCache>,
+    /// The flags each environment serves.
+    pub(crate) flags: Arc<crate::flags::FlagCache>,
+    /// OFREP event-stream channels resolved recently.
+    pub(crate) channels: Arc<crate::ofrep::Channels>,
     /// When the DORA gauges on `/metrics` were last computed.
     pub(crate) dora_gauges: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
 }

@@ -16,6 +16,7 @@ mod catalog;
 mod commits;
 mod deployments;
 mod events;
+mod flags;
 mod incidents;
 mod metrics;
 pub(crate) mod parse;
@@ -27,7 +28,7 @@ mod tokens;
 #[openapi(
     info(title = "rodeo", description = "rodeo's REST API: the change ledger, deployments, status, compare. \
 Errors are RFC 9457 application/problem+json. Authenticate with `Authorization: Bearer <token>`."),
-    tags((name = "deployments"), (name = "incidents"), (name = "metrics"), (name = "ledger"), (name = "catalog"), (name = "tokens"), (name = "webhooks"), (name = "operations"))
+    tags((name = "deployments"), (name = "incidents"), (name = "metrics"), (name = "ledger"), (name = "catalog"), (name = "tokens"), (name = "flags"), (name = "webhooks"), (name = "operations"))
 )]
 struct ApiDoc;
 
@@ -79,6 +80,18 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics::dora_handler))
         .routes(routes!(metrics::series))
         .routes(routes!(metrics::incidents))
+        .routes(routes!(flags::list_environments))
+        .routes(routes!(flags::list))
+        .routes(routes!(flags::stale))
+        .routes(routes!(flags::definition, flags::apply_definition))
+        .routes(routes!(flags::definition_stream))
+        .routes(routes!(flags::get, flags::put, flags::delete))
+        .routes(routes!(flags::toggle))
+        .routes(routes!(flags::rollout))
+        .routes(routes!(flags::kill))
+        .routes(routes!(crate::ofrep::evaluate_flag))
+        .routes(routes!(crate::ofrep::evaluate_all))
+        .routes(routes!(crate::ofrep::event_stream))
 }
 
 /// Runs commands through the store; a replay returns the original outcomes.

@@ -104,23 +104,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let secret = bearer(&parts.headers).ok_or(ApiError::Unauthenticated)?;
-        let hash = hash_secret(secret);
-        let ttl = Duration::from_secs(state.config.server.token_cache_secs);
-        let token = match state.tokens.get(&hash, ttl) {
-            Some(t) => t,
-            None => {
-                let t = state
-                    .store
-                    .token_by_hash(&hash)
-                    .await?
-                    .ok_or(ApiError::Unauthenticated)?;
-                state.tokens.put(hash, t.clone());
-                t
-            }
-        };
-        if token.revoked_at.is_some() {
-            return Err(ApiError::Unauthenticated);
-        }
+        let token = verify(state, secret).await?;
         let source = match parts
             .headers
             .get("x-rodeo-source")
@@ -134,7 +118,29 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+/// The live token whose secret this is (from the cache when verified recently).
+pub(crate) async fn verify(state: &AppState, secret: &str) -> Result<Token, ApiError> {
+    let hash = hash_secret(secret);
+    let ttl = Duration::from_secs(state.config.server.token_cache_secs);
+    let token = match state.tokens.get(&hash, ttl) {
+        Some(t) => t,
+        None => {
+            let t = state
+                .store
+                .token_by_hash(&hash)
+                .await?
+                .ok_or(ApiError::Unauthenticated)?;
+            state.tokens.put(hash, t.clone());
+            t
+        }
+    };
+    if token.revoked_at.is_some() {
+        return Err(ApiError::Unauthenticated);
+    }
+    Ok(token)
+}
+
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, rest) = v.split_once(' ')?;
     scheme

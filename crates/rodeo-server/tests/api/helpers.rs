@@ -188,3 +188,70 @@ pub fn fields(problem: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+impl TestApp {
+    /// An SDK key (`sdk_client` or `sdk_server`) of `environment`; returns its secret.
+    pub async fn sdk_key(&self, name: &str, scope: &str, environment: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/tokens",
+                &json!({ "name": name, "scope": scope, "environment": environment }),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().await.unwrap()["secret"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Applies a flagd document to `environment`, asserting success.
+    pub async fn apply_flags(&self, environment: &str, document: &Value) -> Value {
+        let r = self
+            .req(
+                Method::PUT,
+                &format!("/api/v1/flags/{environment}/definition"),
+            )
+            .json(document)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    /// An OFREP request authenticated with `key`.
+    pub fn ofrep(&self, key: &str, path: &str) -> RequestBuilder {
+        self.client
+            .post(format!("{}/ofrep/v1/evaluate/flags{path}", self.base))
+            .bearer_auth(key)
+    }
+}
+
+/// Reads an SSE body until `done` holds for the text so far (at most 10 s).
+pub async fn read_sse_until(
+    body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    text: &mut String,
+    done: impl Fn(&str) -> bool,
+) {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done(text) {
+        let chunk = tokio::time::timeout_at(deadline, body.next())
+            .await
+            .unwrap_or_else(|_| panic!("no matching event within 10 s; got {text}"))
+            .expect("stream open")
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+/// The `data:` payloads of an SSE text, parsed.
+pub fn sse_data(text: &str) -> Vec<Value> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data: ").or_else(|| l.strip_prefix("data:")))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
