@@ -27,6 +27,16 @@ pub async fn create_token_offline(
     name: &str,
     scope: Scope,
 ) -> Result<(Token, String), StoreError> {
+    create_sdk_key_offline(store, name, scope, None).await
+}
+
+/// Like [`create_token_offline`], for any scope: SDK keys name their environment.
+pub async fn create_sdk_key_offline(
+    store: &Arc<dyn Store>,
+    name: &str,
+    scope: Scope,
+    environment: Option<rodeo_domain::EnvironmentName>,
+) -> Result<(Token, String), StoreError> {
     let name = TokenName::parse(name).map_err(|e| StoreError::Invalid(e.into()))?;
     let s = new_secret();
     let ctx = WriteContext::new("rodeo", Source::System, rodeo_domain::now());
@@ -35,7 +45,7 @@ pub async fn create_token_offline(
         scope,
         hash: s.hash,
         prefix: s.prefix,
-        environment: None,
+        environment,
     };
     match store.execute(ctx, vec![cmd]).await? {
         Written::Applied(o) | Written::Replayed(o) => match o.into_iter().next() {

@@ -24,9 +24,48 @@ pub(crate) struct Window {
     pub(crate) to: Timestamp,
 }
 
+/// One entry of "what changed?": a deployment or rollback, or a flag change.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub(crate) enum ChangeItem {
+    Deployment(Change),
+    Flag(FlagChanged),
+}
+
+impl ChangeItem {
+    fn at(&self) -> Timestamp {
+        match self {
+            Self::Deployment(c) => c.deployment.finished_at.unwrap_or(c.deployment.started_at),
+            Self::Flag(f) => f.at,
+        }
+    }
+}
+
+/// A flag created, changed or deleted in a production environment (or one the incident
+/// names) during the window: the ledger event, with the flag before and after.
+#[derive(Debug, Serialize)]
+pub(crate) struct FlagChanged {
+    /// Always `flag`.
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    pub(crate) production: bool,
+    pub(crate) at: Timestamp,
+    pub(crate) environment: Option<rodeo_domain::EnvironmentName>,
+    pub(crate) key: serde_json::Value,
+    /// `flag.created`, `flag.updated` or `flag.deleted`.
+    pub(crate) event: String,
+    /// apply, put, toggle, rollout, kill or delete.
+    pub(crate) change: serde_json::Value,
+    pub(crate) actor: String,
+    #[serde(with = "id_string")]
+    pub(crate) event_id: i64,
+    pub(crate) before: serde_json::Value,
+    pub(crate) after: serde_json::Value,
+}
+
 #[derive(Debug, Serialize)]
 pub(crate) struct Change {
-    /// `deployment` or `rollback` (flag changes will join).
+    /// `deployment` or `rollback`.
     #[serde(rename = "type")]
     pub(crate) kind: &'static str,
     pub(crate) production: bool,
@@ -60,7 +99,8 @@ pub(crate) struct WhatChanged {
     pub(crate) causes: Vec<String>,
     /// `null` when attribution is off or no deployment qualifies.
     pub(crate) suggested_cause: Option<Suggestion>,
-    pub(crate) changes: Vec<Change>,
+    /// Deployments, rollbacks and flag changes, newest first.
+    pub(crate) changes: Vec<ChangeItem>,
 }
 
 /// The deployments of the incident's services that finished in the window before it
@@ -105,7 +145,7 @@ pub(crate) async fn what_changed(state: &AppState, i: &Incident) -> Result<WhatC
             }
             None => Vec::new(),
         };
-        changes.push(Change {
+        changes.push(ChangeItem::Deployment(Change {
             kind: if d.kind == rodeo_domain::DeploymentKind::Rollback {
                 "rollback"
             } else {
@@ -114,8 +154,39 @@ pub(crate) async fn what_changed(state: &AppState, i: &Incident) -> Result<WhatC
             production: production.contains(&d.environment),
             deployment: d,
             commits,
-        });
+        }));
     }
+    let flag_envs: Vec<rodeo_domain::EnvironmentName> = if i.environments.is_empty() {
+        production.iter().cloned().collect()
+    } else {
+        i.environments.clone()
+    };
+    for env in flag_envs {
+        let filter = rodeo_domain::EventFilter {
+            environment: Some(env.clone()),
+            kind: Some("flag.".into()),
+            since: Some(window.from),
+            until: Some(window.to),
+            limit: MAX_CHANGES,
+            ..rodeo_domain::EventFilter::default()
+        };
+        for e in state.store.list_events(&filter).await?.items {
+            changes.push(ChangeItem::Flag(FlagChanged {
+                kind: "flag",
+                production: production.contains(&env),
+                at: e.at,
+                environment: e.environment,
+                key: e.payload["key"].clone(),
+                event: e.kind,
+                change: e.payload["change"].clone(),
+                actor: e.actor,
+                event_id: e.id,
+                before: e.payload["before"].clone(),
+                after: e.payload["after"].clone(),
+            }));
+        }
+    }
+    changes.sort_by_key(|c| std::cmp::Reverse(c.at()));
     Ok(WhatChanged {
         incident: i.id,
         window,

@@ -20,6 +20,6 @@ mod status_cache;
 pub mod webhooks;
 
 pub use app::{open_store, shutdown_signal, Application, StartError};
-pub use bootstrap::{bootstrap_admin_token, create_token_offline};
+pub use bootstrap::{bootstrap_admin_token, create_sdk_key_offline, create_token_offline};
 pub use config::{Config, LogFormat, DEFAULT_PORT, DEFAULT_TOML};
 pub use http::auth::{hash_secret, new_secret, NewSecret};

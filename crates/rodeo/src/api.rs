@@ -107,6 +107,8 @@ pub struct EnvironmentPatch {
 pub struct TokenRequest {
     pub name: TokenName,
     pub scope: Scope,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<rodeo_domain::EnvironmentName>,
 }
 
 /// A new token: the secret is shown this once.

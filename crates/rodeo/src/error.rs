@@ -53,6 +53,11 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cannot read the flag definition {}: {message}", .path.display())]
+    FlagFile { path: PathBuf, message: String },
+    /// A flag definition that rodeo would refuse, with the JSON Pointer of each problem.
+    #[error("the flag definition is invalid:{}", .0.0.iter().map(|e| format!("\n  {}: {}", e.field, e.message)).collect::<String>())]
+    InvalidFlags(rodeo_domain::FieldErrors),
     /// The built-in demo catalogue holds an invalid name (a bug; tests rule it out).
     #[error("the demo data is invalid")]
     DemoData(#[source] FieldError),
@@ -64,6 +69,7 @@ impl CliError {
             Self::Client(e) => client_code(e),
             Self::Demo(RunError::Request { source, .. }) => client_code(source),
             Self::Usage(_) | Self::Config(_) => code::USAGE,
+            Self::FlagFile { .. } | Self::InvalidFlags(_) => code::INVALID,
             Self::Git(_)
             | Self::Demo(_)
             | Self::Output(_)

@@ -413,3 +413,67 @@ async fn evaluations_are_counted_and_stale_flags_reported() {
     assert_eq!(report["items"], json!([]));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn what_changed_before_an_incident_lists_flag_flips_next_to_deployments() {
+    let app = spawn_app().await;
+    let now = chrono::Utc::now();
+    let at = |minutes: i64| {
+        (now + chrono::Duration::minutes(minutes))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    app.deploy(json!({"service": "api", "environment": "production", "version": "1", "commit_sha": sha(1), "finished_at": at(-30)})).await;
+    app.apply_flags("production", &checkout_flags()).await;
+    app.apply_flags("staging", &checkout_flags()).await;
+    app.post(
+        "/api/v1/flags/production/new-checkout/rollout",
+        &json!({"percent": 50}),
+    )
+    .await;
+    let r = app
+        .post(
+            "/api/v1/incidents",
+            &json!({"title": "checkout errors", "severity": "sev2", "services": ["api"],
+                    "started_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = app
+        .get_json(&format!("/api/v1/incidents/{id}/changes"))
+        .await;
+    let kinds: Vec<(&str, &str)> = c["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["type"].as_str().unwrap(),
+                x["key"].as_str().or(x["service"].as_str()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("flag", "new-checkout"),
+            ("flag", "new-checkout"),
+            ("flag", "legacy-search"),
+            ("flag", "banner"),
+            ("deployment", "api")
+        ],
+        "newest first; staging's flags are not production's"
+    );
+    let rollout = &c["changes"][0];
+    assert_eq!(rollout["change"], "rollout");
+    assert_eq!(rollout["environment"], "production");
+    assert_eq!(
+        rollout["after"]["targeting"]["if"][2]["fractional"][0],
+        json!(["on", 50])
+    );
+    assert_eq!(rollout["actor"], "admin");
+    app.stop().await;
+}

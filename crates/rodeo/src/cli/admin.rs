@@ -121,9 +121,14 @@ pub enum TokenCmd {
         /// The token's name; it is recorded as the actor of everything done with it.
         #[arg(long, value_parser = parse::token_name)]
         name: TokenName,
-        /// What it may do: read, write (record deployments), or admin (everything).
+        /// What it may do: read, write (record deployments), or admin (everything); or,
+        /// as an SDK key of one environment (--env), sdk_client (evaluate flags only)
+        /// or sdk_server (also fetch the flag definition to evaluate locally).
         #[arg(long, value_parser = parse::scope)]
         scope: Scope,
+        /// The environment of an SDK key.
+        #[arg(long, value_parser = parse::environment)]
+        env: Option<EnvironmentName>,
         /// Create it directly in this database instead of through the server, to
         /// recover when no admin token is left (sqlite://rodeo.db, postgres://...).
         #[arg(long)]

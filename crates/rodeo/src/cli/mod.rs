@@ -3,6 +3,7 @@
 //! error (exit 2) before anything is sent.
 
 mod admin;
+mod flags;
 mod incidents;
 mod parse;
 mod records;
@@ -11,6 +12,7 @@ mod server;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub use admin::{EnvironmentsCmd, ServicesCmd, TeamsCmd, TokenCmd};
+pub use flags::{EnvArg, FileFormat, FlagsCmd, OnOff};
 pub use incidents::{CauseArgs, DoraArgs, IncidentCmd, IncidentListArgs, OpenArgs, StepArgs};
 pub use records::{
     CompareArgs, DeployAction, DeployArgs, DeployCmd, DeploymentsCmd, EventFilterArgs, EventsCmd,
@@ -90,6 +92,9 @@ pub enum Command {
     /// DORA's five keys (deployment frequency, lead time, change failure rate, recovery
     /// time, rework rate) for a service, a team or everything, against the previous window.
     Dora(DoraArgs),
+    /// Feature flags: apply and export flagd definitions, toggle, roll out, kill.
+    #[command(subcommand)]
+    Flags(FlagsCmd),
     /// Read the ledger, or follow it live.
     #[command(subcommand)]
     Events(EventsCmd),

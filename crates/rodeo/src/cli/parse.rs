@@ -25,7 +25,8 @@ pub(super) fn timestamp(s: &str) -> Result<Timestamp, String> {
 }
 
 pub(super) fn scope(s: &str) -> Result<Scope, String> {
-    Scope::parse(s).ok_or_else(|| "must be one of read, write, admin".to_owned())
+    Scope::parse(s)
+        .ok_or_else(|| "must be one of read, write, admin, sdk_client, sdk_server".to_owned())
 }
 
 #[cfg(test)]

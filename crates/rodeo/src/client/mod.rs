@@ -163,6 +163,19 @@ impl Client {
         self.execute(url, req).await
     }
 
+    /// A write with a JSON body and query parameters.
+    pub async fn write_query<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: &B,
+    ) -> Result<Reply<T>, ClientError> {
+        let url = self.url(segments);
+        let req = self.request(method, url.clone()).query(query).json(body);
+        self.execute(url, req).await
+    }
+
     /// Deletes; the answer may be empty (204) or the deleted record.
     pub async fn delete(&self, segments: &[&str]) -> Result<Reply<serde_json::Value>, ClientError> {
         let url = self.url(segments);

@@ -154,8 +154,15 @@ pub(super) async fn teams(ctx: &Context, cmd: TeamsCmd) -> Result<(), CliError> 
 
 pub(super) async fn token(ctx: &Context, cmd: TokenCmd) -> Result<(), CliError> {
     match cmd {
-        TokenCmd::Create { name, scope, .. } => {
-            let reply = api::create_token(&ctx.client, &TokenRequest { name, scope }).await?;
+        TokenCmd::Create {
+            name, scope, env, ..
+        } => {
+            let body = TokenRequest {
+                name,
+                scope,
+                environment: env,
+            };
+            let reply = api::create_token(&ctx.client, &body).await?;
             ctx.print(&reply, |t| {
                 format!(
                     "{}\n\ntoken {} ({}, id {}): store the secret above now, it is not shown again",

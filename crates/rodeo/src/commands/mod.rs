@@ -3,6 +3,7 @@
 
 mod admin;
 mod deploy;
+mod flags;
 mod incidents;
 mod read;
 
@@ -82,6 +83,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Deployments(cmd) => read::deployments(&ctx()?, cmd).await,
         Command::Compare(args) => read::compare(&ctx()?, args).await,
         Command::Events(cmd) => read::events(&ctx()?, cmd).await,
+        Command::Flags(crate::cli::FlagsCmd::Validate { file }) => flags::validate(&file, format),
+        Command::Flags(cmd) => flags::flags(&ctx()?, cmd).await,
         Command::Incident(cmd) => incidents::incident(&ctx()?, cmd).await,
         Command::Dora(args) => incidents::dora(&ctx()?, args).await,
         Command::Services(cmd) => admin::services(&ctx()?, cmd).await,
@@ -91,7 +94,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             database_url: Some(url),
             name,
             scope,
-        }) => server::create_token_offline(&url, &name, scope, format).await,
+            env,
+        }) => server::create_token_offline(&url, &name, scope, env, format).await,
         Command::Token(cmd) => admin::token(&ctx()?, cmd).await,
         Command::Serve(args) => server::serve(args).await,
         Command::Demo(args) => server::demo(args, format).await,

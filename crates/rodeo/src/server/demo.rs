@@ -104,6 +104,7 @@ async fn create_token(admin: &Client, name: &str, scope: Scope) -> Result<String
     let request = TokenRequest {
         name: TokenName::parse(name).map_err(CliError::DemoData)?,
         scope,
+        environment: None,
     };
     Ok(api::create_token(admin, &request).await?.value.secret)
 }

@@ -107,11 +107,13 @@ pub async fn create_token_offline(
     database_url: &str,
     name: &TokenName,
     scope: Scope,
+    environment: Option<rodeo_domain::EnvironmentName>,
     format: OutputFormat,
 ) -> Result<(), CliError> {
     telemetry::init_cli();
     let store = open_existing(database_url).await?;
-    let created = rodeo_server::create_token_offline(&store, name.as_str(), scope).await;
+    let created =
+        rodeo_server::create_sdk_key_offline(&store, name.as_str(), scope, environment).await;
     store.close().await;
     let (token, secret) = created?;
     match format {
