@@ -80,7 +80,8 @@ async fn the_demo_history_is_written_by_the_demo_token() {
         [
             ("admin", "rodeo"),
             ("demo", "admin"),
-            ("demo-reader", "admin")
+            ("demo-reader", "admin"),
+            ("demo-web", "admin")
         ]
     );
 
@@ -107,8 +108,39 @@ async fn the_demo_history_is_written_by_the_demo_token() {
         [
             ("admin", "admin"),
             ("demo", "write"),
-            ("demo-reader", "read")
+            ("demo-reader", "read"),
+            ("demo-web", "sdk_client")
         ]
+    );
+
+    // Flags: every environment has a definition, the changes after it are in the ledger,
+    // and the printed SDK key evaluates prod-eu's flags over OFREP.
+    let flags = get(&format!("{url}/api/v1/flags/prod-eu"), read).await;
+    assert!(flags["flags"].as_array().unwrap().len() >= 8, "{flags}");
+    let rollouts = get(
+        &format!("{url}/api/v1/events?kind=flag.updated&environment=prod-eu"),
+        read,
+    )
+    .await;
+    assert_eq!(
+        rollouts["items"][0]["payload"]["change"], "rollout",
+        "{rollouts}"
+    );
+    let sdk = ready["sdk_key"].as_str().unwrap();
+    let evaluated: Value = reqwest::Client::new()
+        .post(format!("{url}/ofrep/v1/evaluate/flags/new-checkout"))
+        .bearer_auth(sdk)
+        .json(&serde_json::json!({"context": {"targetingKey": "user-42", "email": "ops@northwind.example"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (evaluated["value"].as_bool(), evaluated["reason"].as_str()),
+        (Some(true), Some("TARGETING_MATCH")),
+        "{evaluated}"
     );
     rodeo.kill().await;
 }

@@ -5,6 +5,7 @@
 //! time order. [`run`] sends them to a server.
 
 mod catalog;
+pub mod flags;
 mod history;
 mod messages;
 mod pipeline;

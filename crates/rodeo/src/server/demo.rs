@@ -68,6 +68,8 @@ pub async fn demo(args: DemoArgs, format: OutputFormat) -> Result<(), CliError> 
 /// What the user needs once the demo runs.
 struct Ready {
     read_token: String,
+    /// Only for a database created now: an OFREP key of prod-eu.
+    sdk_key: Option<String>,
     /// Only for a database created now: its first admin token.
     admin_token: Option<String>,
     /// `None` when an existing database is served again.
@@ -92,11 +94,48 @@ async fn load(
     };
     let plan = generate(&opts).map_err(CliError::DemoData)?;
     let summary = run(&as_demo, &plan, CONCURRENCY, progress_reporter(log_format)).await?;
+    load_flags(&as_demo).await?;
+    let sdk = TokenRequest {
+        name: TokenName::parse("demo-web").map_err(CliError::DemoData)?,
+        scope: Scope::SdkClient,
+        environment: Some(
+            rodeo_domain::EnvironmentName::parse("prod-eu").map_err(CliError::DemoData)?,
+        ),
+    };
+    let sdk_key = api::create_token(&as_admin, &sdk).await?.value.secret;
     Ok(Ready {
+        sdk_key: Some(sdk_key),
         read_token: create_token(&as_admin, "demo-reader", Scope::Read).await?,
         admin_token: Some(admin),
         loaded: Some(summary),
     })
+}
+
+/// Applies the demo's flag definitions, then a few everyday flag changes.
+async fn load_flags(client: &Client) -> Result<(), CliError> {
+    use reqwest::Method;
+    for env in ["staging", "prod-eu", "prod-us"] {
+        let doc = crate::demo::flags::definition(env);
+        client
+            .write::<_, serde_json::Value>(
+                Method::PUT,
+                &["api", "v1", "flags", env, "definition"],
+                &doc,
+                None,
+            )
+            .await?;
+    }
+    for (env, key, action, body) in crate::demo::flags::changes() {
+        client
+            .write::<_, serde_json::Value>(
+                Method::POST,
+                &["api", "v1", "flags", env, key, action],
+                &body,
+                None,
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 /// Creates a token through the API and returns its secret.
@@ -114,6 +153,7 @@ async fn reuse(store: &Arc<dyn Store>) -> Result<Ready, CliError> {
     let name = format!("demo-reader-{}", Utc::now().timestamp());
     let (_, secret) = rodeo_server::create_token_offline(store, &name, Scope::Read).await?;
     Ok(Ready {
+        sdk_key: None,
         read_token: secret,
         admin_token: None,
         loaded: None,
@@ -152,6 +192,7 @@ impl Ready {
                 "url": url,
                 "read_token": self.read_token,
                 "admin_token": self.admin_token,
+                "sdk_key": self.sdk_key,
                 "deployments": self.loaded.map(|s| s.deployments),
                 "commits": self.loaded.map(|s| s.commits),
             })
@@ -175,11 +216,23 @@ impl Ready {
         if let Some(admin) = &self.admin_token {
             out.push_str(&format!("  admin token  {admin}  (shown only this once)\n"));
         }
+        if let Some(key) = &self.sdk_key {
+            out.push_str(&format!(
+                "  SDK key      {key}  (prod-eu, client-side: OFREP only)\n"
+            ));
+        }
         out.push_str(&format!(
             "\nTry it:\n  export RODEO_URL={url} RODEO_TOKEN={}\n  rodeo status\n  \
-             rodeo events tail\n\nStop with Ctrl-C.",
+             rodeo flags list --env prod-eu\n  rodeo events tail\n",
             self.read_token
         ));
+        if let Some(key) = &self.sdk_key {
+            out.push_str(&format!(
+                "  curl -s -X POST {url}/ofrep/v1/evaluate/flags/new-checkout -H 'Authorization: Bearer {key}' \\\n    \
+                 -H 'Content-Type: application/json' -d '{{\"context\": {{\"targetingKey\": \"user-42\"}}}}'\n"
+            ));
+        }
+        out.push_str("\nStop with Ctrl-C.");
         out
     }
 }
