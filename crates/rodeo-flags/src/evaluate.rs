@@ -171,9 +171,10 @@ pub fn check_context(context: &Map<String, Value>) -> Result<(), EvalError> {
 
 impl Flag {
     pub fn evaluate<'s>(&'s self, context: &Map<String, Value>, timestamp: i64) -> Resolution<'s> {
-        let resolved = |variant: Option<&'s str>, reason| Resolution {
+        // The variant comes with its value so that a rule's result is looked up only once.
+        let resolved = |variant: Option<&'s str>, value: Option<&'s Value>, reason| Resolution {
             key: &self.key,
-            value: variant.and_then(|v| self.variants.get(v)),
+            value,
             variant,
             reason,
             error: None,
@@ -188,9 +189,11 @@ impl Flag {
             metadata: &self.metadata,
         };
         if self.state == State::Disabled {
-            return resolved(None, Reason::Disabled);
+            return resolved(None, None, Reason::Disabled);
         }
-        let default = || resolved(self.default_variant.as_deref(), Reason::Default);
+        let default_variant = self.default_variant.as_deref();
+        let default_value = || default_variant.and_then(|name| self.variants.get(name));
+        let default = || resolved(default_variant, default_value(), Reason::Default);
         match &self.targeting {
             Targeting::None => {
                 let reason = if self.default_variant.is_some() {
@@ -198,7 +201,7 @@ impl Flag {
                 } else {
                     Reason::Default
                 };
-                resolved(self.default_variant.as_deref(), reason)
+                resolved(default_variant, default_value(), reason)
             }
             Targeting::Broken(e) => failed(ErrorCode::ParseError, e.to_string()),
             Targeting::Rule(rule) => {
@@ -213,7 +216,9 @@ impl Flag {
                     other => to_text(other),
                 };
                 match self.variants.get_key_value(name.as_ref()) {
-                    Some((variant, _)) => resolved(Some(variant), Reason::TargetingMatch),
+                    Some((name, value)) => {
+                        resolved(Some(name), Some(value), Reason::TargetingMatch)
+                    }
                     None => failed(
                         ErrorCode::General,
                         format!(

@@ -1,11 +1,13 @@
 //! Walks a compiled [`Expr`] against a context. Values borrow from the rule and the
-//! context wherever they can; only computed results are allocated.
+//! context wherever they can; only computed results are allocated. Operators with a
+//! fixed number of operands evaluate them one by one rather than into a `Vec`, and
+//! evaluate only those that can decide the result: evaluation has no side effects.
 
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::{fractional, semver, Expr, Op, Var, VarPath};
+use super::{collections, fractional, semver, Arg, Expr, Op, SemVer, Var, VarPath};
 use crate::value::{compare, loose_eq, number, strict_eq, to_number, to_text, truthy};
 
 /// What a rule sees: the evaluation context plus flagd's `$flagd` properties.
@@ -20,14 +22,14 @@ pub(crate) struct Env<'a> {
 /// The data `var` reads: the context at the top, the current element inside
 /// `map`, `filter`, `all`, `none`, `some` and `reduce`.
 #[derive(Clone, Copy)]
-enum Data<'a> {
+pub(super) enum Data<'a> {
     Root,
     Item(&'a Value),
 }
 
-type Val<'a> = Cow<'a, Value>;
+pub(super) type Val<'a> = Cow<'a, Value>;
 
-const NULL: Val<'static> = Cow::Owned(Value::Null);
+pub(super) const NULL: Val<'static> = Cow::Owned(Value::Null);
 
 impl Expr {
     pub(crate) fn evaluate<'a>(&'a self, env: &Env<'a>) -> Val<'a> {
@@ -35,7 +37,7 @@ impl Expr {
     }
 }
 
-fn eval<'a>(e: &'a Expr, env: &Env<'a>, data: Data<'a>) -> Val<'a> {
+pub(super) fn eval<'a>(e: &'a Expr, env: &Env<'a>, data: Data<'a>) -> Val<'a> {
     match e {
         Expr::Literal(v) => Cow::Borrowed(v),
         Expr::Array(items) => Cow::Owned(Value::Array(
@@ -46,6 +48,7 @@ fn eval<'a>(e: &'a Expr, env: &Env<'a>, data: Data<'a>) -> Val<'a> {
         )),
         Expr::Var(var) => lookup(var, env, data),
         Expr::Op(op, args) => apply(*op, args, env, data),
+        Expr::SemVer(rule) => sem_ver(rule, env, data),
     }
 }
 
@@ -75,7 +78,7 @@ fn lookup<'a>(var: &'a Var, env: &Env<'a>, data: Data<'a>) -> Val<'a> {
     }
 }
 
-fn find<'a, 'k>(
+pub(super) fn find<'a, 'k>(
     mut keys: impl Iterator<Item = &'k str>,
     env: &Env<'a>,
     data: Data<'a>,
@@ -118,11 +121,12 @@ fn num_val<'a>(f: Option<f64>) -> Val<'a> {
     Cow::Owned(f.filter(|f| f.is_finite()).map_or(Value::Null, number))
 }
 
-fn all_args<'a>(args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Vec<Val<'a>> {
+/// For the operators that take any number of operands and need them all at once.
+pub(super) fn all_args<'a>(args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Vec<Val<'a>> {
     args.iter().map(|a| eval(a, env, data)).collect()
 }
 
-fn arg<'a>(args: &'a [Expr], i: usize, env: &Env<'a>, data: Data<'a>) -> Val<'a> {
+pub(super) fn arg<'a>(args: &'a [Expr], i: usize, env: &Env<'a>, data: Data<'a>) -> Val<'a> {
     args.get(i).map_or(NULL, |a| eval(a, env, data))
 }
 
@@ -163,23 +167,24 @@ fn apply<'a>(op: Op, args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Val<'a>
             };
             bool_val(same == matches!(op, Op::Eq | Op::StrictEq))
         }
-        Op::Lt | Op::Le | Op::Gt | Op::Ge => relation(op, &all_args(args, env, data)),
+        Op::Lt | Op::Le | Op::Gt | Op::Ge => relation(op, args, env, data),
         Op::Max | Op::Min => {
-            let nums: Option<Vec<f64>> = all_args(args, env, data)
-                .iter()
-                .map(|v| to_number(v))
-                .collect();
-            let nums = nums.unwrap_or_default();
-            if nums.is_empty() {
-                return NULL;
-            }
             let pick = if op == Op::Max { f64::max } else { f64::min };
-            num_val(nums.into_iter().reduce(pick))
+            let mut acc = None;
+            for a in args {
+                let Some(n) = to_number(&eval(a, env, data)) else {
+                    return NULL;
+                };
+                acc = Some(acc.map_or(n, |acc| pick(acc, n)));
+            }
+            num_val(acc)
         }
         Op::Add | Op::Mul => {
             let mut acc = if op == Op::Add { 0.0 } else { 1.0 };
-            for v in all_args(args, env, data) {
-                let Some(n) = to_number(&v) else { return NULL };
+            for a in args {
+                let Some(n) = to_number(&eval(a, env, data)) else {
+                    return NULL;
+                };
                 acc = if op == Op::Add { acc + n } else { acc * n };
             }
             if op == Op::Mul && args.is_empty() {
@@ -210,65 +215,42 @@ fn apply<'a>(op: Op, args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Val<'a>
         Op::Cat => {
             let mut out = String::new();
             // `null` prints as nothing, as in json-logic-js (`Array.join`) and flagd.
-            for v in all_args(args, env, data).iter().filter(|v| !v.is_null()) {
-                out.push_str(&to_text(v));
+            for a in args {
+                let v = eval(a, env, data);
+                if !v.is_null() {
+                    out.push_str(&to_text(&v));
+                }
             }
             Cow::Owned(Value::String(out))
         }
         Op::Substr => substr(&all_args(args, env, data)),
-        Op::Merge => {
-            let mut out = Vec::new();
-            for v in all_args(args, env, data) {
-                match v.into_owned() {
-                    Value::Array(items) => out.extend(items),
-                    other => out.push(other),
-                }
-            }
-            Cow::Owned(Value::Array(out))
+        Op::Merge => collections::merge(args, env, data),
+        Op::Missing => collections::missing(args, env, data),
+        Op::MissingSome => collections::missing_some(args, env, data),
+        Op::Map | Op::Filter | Op::All | Op::None | Op::Some => {
+            collections::each(op, args, env, data)
         }
-        Op::Missing => missing(args, env, data),
-        Op::MissingSome => {
-            let need = to_number(&arg(args, 0, env, data)).unwrap_or(0.0);
-            let keys = arg(args, 1, env, data);
-            let Value::Array(keys) = &*keys else {
-                return Cow::Owned(Value::Array(Vec::new()));
-            };
-            let absent: Vec<Value> = keys
-                .iter()
-                .filter(|k| is_missing(k, env, data))
-                .cloned()
-                .collect();
-            #[allow(clippy::cast_precision_loss)]
-            let present = (keys.len() - absent.len()) as f64;
-            Cow::Owned(Value::Array(if present >= need {
-                Vec::new()
-            } else {
-                absent
-            }))
-        }
-        Op::Map | Op::Filter | Op::All | Op::None | Op::Some => each(op, args, env, data),
-        Op::Reduce => reduce(args, env, data),
+        Op::Reduce => collections::reduce(args, env, data),
         Op::Log => arg(args, 0, env, data),
         Op::Fractional => fractional_op(args, env, data),
         Op::StartsWith | Op::EndsWith => {
-            let vals = all_args(args, env, data);
-            match vals.as_slice() {
-                [a, b] => match (&**a, &**b) {
-                    (Value::String(s), Value::String(t)) => bool_val(if op == Op::StartsWith {
-                        s.starts_with(t.as_str())
-                    } else {
-                        s.ends_with(t.as_str())
-                    }),
-                    _ => NULL,
-                },
+            let [a, b] = args else { return NULL };
+            match (&*eval(a, env, data), &*eval(b, env, data)) {
+                (Value::String(s), Value::String(t)) => bool_val(if op == Op::StartsWith {
+                    s.starts_with(t.as_str())
+                } else {
+                    s.ends_with(t.as_str())
+                }),
                 _ => NULL,
             }
         }
-        Op::SemVer => semver::evaluate(&all_args(args, env, data)).map_or(NULL, bool_val),
+        // Three operands compile to `Expr::SemVer`; any other count is flagd's `null`.
+        Op::SemVer => NULL,
     }
 }
 
-fn relation<'a>(op: Op, vals: &[Val<'a>]) -> Val<'a> {
+/// `<`, `<=`, `>`, `>=` on two operands; `<` and `<=` also on three ("between").
+fn relation<'a>(op: Op, args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Val<'a> {
     use std::cmp::Ordering::{Equal, Greater, Less};
     let holds = |a: &Value, b: &Value| {
         matches!(
@@ -279,12 +261,14 @@ fn relation<'a>(op: Op, vals: &[Val<'a>]) -> Val<'a> {
                 | (Op::Ge, Some(Greater | Equal))
         )
     };
-    match vals {
-        [a, b] => bool_val(holds(a, b)),
-        [a, b, c] if matches!(op, Op::Lt | Op::Le) => bool_val(holds(a, b) && holds(b, c)),
-        [a, b, ..] => bool_val(holds(a, b)),
-        _ => bool_val(false),
-    }
+    let [a, b, rest @ ..] = args else {
+        return bool_val(false);
+    };
+    let (a, b) = (eval(a, env, data), eval(b, env, data));
+    bool_val(match rest {
+        [c] if matches!(op, Op::Lt | Op::Le) => holds(&a, &b) && holds(&b, &eval(c, env, data)),
+        _ => holds(&a, &b),
+    })
 }
 
 fn substr<'a>(vals: &[Val<'a>]) -> Val<'a> {
@@ -316,83 +300,36 @@ fn substr<'a>(vals: &[Val<'a>]) -> Val<'a> {
     Cow::Owned(Value::String(out))
 }
 
-fn is_missing(key: &Value, env: &Env<'_>, data: Data<'_>) -> bool {
-    let path = to_text(key);
-    match find(path.split('.'), env, data) {
-        None => true,
-        Some(v) => matches!(&*v, Value::Null) || matches!(&*v, Value::String(s) if s.is_empty()),
-    }
-}
-
-fn missing<'a>(args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Val<'a> {
-    let vals = all_args(args, env, data);
-    let keys: Vec<&Value> = match vals.first().map(|v| &**v) {
-        Some(Value::Array(items)) => items.iter().collect(),
-        _ => vals.iter().map(|v| &**v).collect(),
-    };
-    Cow::Owned(Value::Array(
-        keys.into_iter()
-            .filter(|k| is_missing(k, env, data))
-            .cloned()
-            .collect(),
-    ))
-}
-
-fn each<'a>(op: Op, args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Val<'a> {
-    let list = arg(args, 0, env, data);
-    let empty = Vec::new();
-    let items = match &*list {
-        Value::Array(items) => items,
-        _ => &empty,
-    };
-    let Some(body) = args.get(1) else { return NULL };
-    let test = |item: &Value| truthy(&eval(body, env, Data::Item(item)));
-    Cow::Owned(match op {
-        Op::Map => Value::Array(
-            items
-                .iter()
-                .map(|i| eval(body, env, Data::Item(i)).into_owned())
-                .collect(),
-        ),
-        Op::Filter => Value::Array(items.iter().filter(|i| test(i)).cloned().collect()),
-        Op::All => Value::Bool(!items.is_empty() && items.iter().all(test)),
-        Op::None => Value::Bool(!items.iter().any(test)),
-        _ => Value::Bool(items.iter().any(test)),
-    })
-}
-
-fn reduce<'a>(args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Val<'a> {
-    let list = arg(args, 0, env, data);
-    let mut acc = arg(args, 2, env, data).into_owned();
-    let (Value::Array(items), Some(body)) = (&*list, args.get(1)) else {
-        return Cow::Owned(acc);
-    };
-    for item in items {
-        let scope = serde_json::json!({"current": item, "accumulator": acc});
-        acc = eval(body, env, Data::Item(&scope)).into_owned();
-    }
-    Cow::Owned(acc)
-}
-
+/// A first operand that evaluates to a string is the bucketing key; `null` there asks for
+/// the default key, and anything else is already the first bucket.
 fn fractional_op<'a>(args: &'a [Expr], env: &Env<'a>, data: Data<'a>) -> Val<'a> {
-    let vals = all_args(args, env, data);
-    let (key, buckets) = match vals.first().map(|v| &**v) {
-        None => return NULL,
-        Some(Value::String(key)) => (key.clone(), &vals[1..]),
-        Some(first) => {
-            let Some(key) = fractional::default_key(env.flag_key, env.context.get("targetingKey"))
-            else {
+    let Some(first) = args.first() else {
+        return NULL;
+    };
+    let (hash, buckets) = match &*eval(first, env, data) {
+        Value::String(key) => (fractional::key_hash(key), &args[1..]),
+        first => {
+            let targeting_key = env.context.get("targetingKey");
+            let Some(hash) = fractional::default_key_hash(env.flag_key, targeting_key) else {
                 return NULL;
             };
-            (
-                key,
-                if first.is_null() {
-                    &vals[1..]
-                } else {
-                    &vals[..]
-                },
-            )
+            (hash, if first.is_null() { &args[1..] } else { args })
         }
     };
-    fractional::choose(&key, buckets).map_or(NULL, |v| Cow::Owned(v.clone()))
+    let buckets = buckets.iter().map(move |b| eval(b, env, data));
+    fractional::choose(hash, buckets).unwrap_or(NULL)
+}
+
+fn sem_ver<'a>(rule: &'a SemVer, env: &Env<'a>, data: Data<'a>) -> Val<'a> {
+    let cmp = match &rule.cmp {
+        Arg::Literal(cmp) => *cmp,
+        Arg::Computed(e) => semver::Cmp::of(&eval(e, env, data)),
+    };
+    let Some(cmp) = cmp else { return NULL };
+    let version = |arg: &'a Arg<semver::Parsed>| match arg {
+        Arg::Literal(parsed) => semver::Operand::Parsed(parsed.as_ref()),
+        Arg::Computed(e) => semver::Operand::Value(eval(e, env, data)),
+    };
+    let (left, right) = (version(&rule.left), version(&rule.right));
+    semver::compare(&left, cmp, &right).map_or(NULL, bool_val)
 }

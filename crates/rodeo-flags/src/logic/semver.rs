@@ -2,11 +2,16 @@
 //! `golang.org/x/mod/semver`, which flagd uses: a leading `v` (added when missing, `V`
 //! accepted), shorthands `1` and `1.2` meaning `1.0.0` and `1.2.0`, pre-releases ordered
 //! by SemVer 2.0 precedence, build metadata ignored. Any invalid input yields `null`.
+//!
+//! Comparing strings allocates nothing: a [`Version`] borrows its parts from the operand's
+//! text, and a literal operand is parsed once, when the rule is compiled ([`Parsed`]).
 
-use std::borrow::Borrow;
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde_json::Value;
+
+use crate::value::to_text;
 
 #[derive(Debug, PartialEq, Eq)]
 struct Version<'a> {
@@ -16,43 +21,122 @@ struct Version<'a> {
     pre: Option<&'a str>,
 }
 
-/// `[version, operator, version]` → `Some(bool)`, or `None` for flagd's `null`.
-pub(crate) fn evaluate<B: Borrow<Value>>(args: &[B]) -> Option<bool> {
-    let [left, op, right] = args else { return None };
-    let (left, right) = (normalize(left.borrow())?, normalize(right.borrow())?);
-    let (a, b) = (parse(&left)?, parse(&right)?);
-    let Value::String(op) = op.borrow() else {
-        return None;
-    };
-    Some(match op.as_str() {
-        "=" => precedence(&a, &b) == Ordering::Equal,
-        "!=" => precedence(&a, &b) != Ordering::Equal,
-        "<" => precedence(&a, &b) == Ordering::Less,
-        "<=" => precedence(&a, &b) != Ordering::Greater,
-        ">" => precedence(&a, &b) == Ordering::Greater,
-        ">=" => precedence(&a, &b) != Ordering::Less,
-        "~" => numeric(a.major, b.major).then(numeric(a.minor, b.minor)) == Ordering::Equal,
-        "^" => numeric(a.major, b.major) == Ordering::Equal,
-        _ => return None,
-    })
+/// A literal version, parsed when the rule was compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    major: Box<str>,
+    minor: Box<str>,
+    patch: Box<str>,
+    pre: Option<Box<str>>,
 }
 
-/// Go's `fmt.Sprint` of the JSON value, with the `v` prefix ensured.
-fn normalize(v: &Value) -> Option<String> {
-    let text = match v {
-        Value::String(s) => s.clone(),
-        Value::Number(_) => crate::value::to_text(v).into_owned(),
-        _ => return None,
-    };
-    if text.starts_with('v') {
-        Some(text)
-    } else {
-        Some(format!("v{}", text.strip_prefix('V').unwrap_or(&text)))
+impl Parsed {
+    /// `None` when `v` is not a version.
+    pub(crate) fn of(v: &Value) -> Option<Self> {
+        let text = text(v)?;
+        let version = parse(&text)?;
+        Some(Self {
+            major: version.major.into(),
+            minor: version.minor.into(),
+            patch: version.patch.into(),
+            pre: version.pre.map(Into::into),
+        })
+    }
+
+    fn version(&self) -> Version<'_> {
+        Version {
+            major: &self.major,
+            minor: &self.minor,
+            patch: &self.patch,
+            pre: self.pre.as_deref(),
+        }
     }
 }
 
-fn parse(v: &str) -> Option<Version<'_>> {
-    let rest = v.strip_prefix('v')?;
+/// `sem_ver`'s comparison operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// `~`: same major and minor.
+    Tilde,
+    /// `^`: same major.
+    Caret,
+}
+
+impl Cmp {
+    /// `None` for anything but one of flagd's operator strings.
+    pub(crate) fn of(v: &Value) -> Option<Self> {
+        let Value::String(op) = v else { return None };
+        Some(match op.as_str() {
+            "=" => Self::Eq,
+            "!=" => Self::Ne,
+            "<" => Self::Lt,
+            "<=" => Self::Le,
+            ">" => Self::Gt,
+            ">=" => Self::Ge,
+            "~" => Self::Tilde,
+            "^" => Self::Caret,
+            _ => return None,
+        })
+    }
+
+    fn holds(self, a: &Version<'_>, b: &Version<'_>) -> bool {
+        match self {
+            Self::Eq => precedence(a, b) == Ordering::Equal,
+            Self::Ne => precedence(a, b) != Ordering::Equal,
+            Self::Lt => precedence(a, b) == Ordering::Less,
+            Self::Le => precedence(a, b) != Ordering::Greater,
+            Self::Gt => precedence(a, b) == Ordering::Greater,
+            Self::Ge => precedence(a, b) != Ordering::Less,
+            Self::Tilde => {
+                numeric(a.major, b.major).then(numeric(a.minor, b.minor)) == Ordering::Equal
+            }
+            Self::Caret => numeric(a.major, b.major) == Ordering::Equal,
+        }
+    }
+}
+
+/// A version operand as evaluation has it.
+pub(crate) enum Operand<'a> {
+    /// A literal parsed at compile time (`None`: it was not a version).
+    Parsed(Option<&'a Parsed>),
+    /// A value computed for this context.
+    Value(Cow<'a, Value>),
+}
+
+/// `left cmp right` → `Some(bool)`, or `None` (flagd's `null`) when either side is not
+/// a version.
+pub(crate) fn compare(left: &Operand<'_>, cmp: Cmp, right: &Operand<'_>) -> Option<bool> {
+    with_version(left, |a| with_version(right, |b| Some(cmp.holds(&a, &b))))
+}
+
+/// Calls `f` with the operand's version; a callback rather than a return value because a
+/// number's version borrows from text made here.
+fn with_version<R>(operand: &Operand<'_>, f: impl FnOnce(Version<'_>) -> Option<R>) -> Option<R> {
+    match operand {
+        Operand::Parsed(parsed) => f(parsed.as_ref()?.version()),
+        Operand::Value(v) => f(parse(&text(v)?)?),
+    }
+}
+
+/// Go's `fmt.Sprint` of the JSON value, for the values that can be versions.
+fn text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(_) => Some(to_text(v)),
+        _ => None,
+    }
+}
+
+/// Go's syntax, with the leading `v` optional: flagd adds it when missing, after turning
+/// a leading `V` into `v`, so stripping either is the same as normalising first.
+fn parse(text: &str) -> Option<Version<'_>> {
+    let rest = text.strip_prefix(['v', 'V']).unwrap_or(text);
     let (major, rest) = take_number(rest)?;
     if rest.is_empty() {
         return Some(Version {
@@ -97,7 +181,11 @@ fn parse(v: &str) -> Option<Version<'_>> {
 }
 
 fn take_number(s: &str) -> Option<(&str, &str)> {
-    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    // By byte: a digit is one byte, and no byte of a multi-byte character is a digit.
+    let end = s
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
     let n = &s[..end];
     (!n.is_empty() && (n == "0" || !n.starts_with('0'))).then_some((n, &s[end..]))
 }
@@ -157,8 +245,24 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// `a op b`, with each side both parsed ahead (as a literal is) and computed: the two
+    /// must agree.
     fn sv(a: Value, op: &str, b: &str) -> Option<bool> {
-        evaluate(&[a, json!(op), json!(b)])
+        let cmp = Cmp::of(&json!(op))?;
+        let b = json!(b);
+        let (a_parsed, b_parsed) = (Parsed::of(&a), Parsed::of(&b));
+        let computed = compare(
+            &Operand::Value(Cow::Owned(a)),
+            cmp,
+            &Operand::Value(Cow::Owned(b)),
+        );
+        let parsed = compare(
+            &Operand::Parsed(a_parsed.as_ref()),
+            cmp,
+            &Operand::Parsed(b_parsed.as_ref()),
+        );
+        assert_eq!(computed, parsed);
+        computed
     }
 
     #[test]
@@ -194,6 +298,9 @@ mod tests {
         assert_eq!(sv(json!("01.0.0"), "=", "1.0.0"), None);
         assert_eq!(sv(json!(true), "=", "1.0.0"), None);
         assert_eq!(sv(json!("1.0.0"), "===", "1.0.0"), None);
-        assert_eq!(evaluate(&[json!("1.0.0"), json!("=")]), None);
+        assert_eq!(sv(json!("vv1.0.0"), "=", "1.0.0"), None);
+        assert_eq!(sv(json!("Vv1.0.0"), "=", "1.0.0"), None);
+        assert_eq!(sv(json!(""), "=", "1.0.0"), None);
+        assert_eq!(Cmp::of(&json!(1)), None);
     }
 }
