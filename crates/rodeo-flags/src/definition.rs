@@ -110,6 +110,7 @@ pub struct FlagSet {
     pub(crate) metadata: Map<String, Value>,
     pub(crate) evaluators: Map<String, Value>,
     pub(crate) problems: Vec<Problem>,
+    pub(crate) warnings: Vec<Problem>,
 }
 
 const TOP_LEVEL: [&str; 4] = ["flags", "$evaluators", "metadata", "$schema"];
@@ -305,9 +306,12 @@ impl FlagSet {
                             .extend(compiler.problems.drain(..).map(Problem::from));
                         for (name, pointer) in compiler.outputs {
                             if !variants.contains_key(&name) {
-                                self.problems.push(Problem {
+                                self.warnings.push(Problem {
                                     pointer,
-                                    message: format!("{name:?} is not one of the flag's variants"),
+                                    message: format!(
+                                        "{name:?} is not one of the flag's variants: \
+                                         contexts that reach it get a GENERAL error"
+                                    ),
                                 });
                             }
                         }
@@ -342,11 +346,18 @@ impl FlagSet {
     }
 
     /// Rule problems found while compiling (unknown operators, `$ref`s to missing or
-    /// cyclic evaluators, rules too deep or too large, fractional weights summing to 0,
-    /// returned variant names that do not exist). The affected flags evaluate to
-    /// `PARSE_ERROR` or `GENERAL`; an apply should refuse a set with any of these.
+    /// cyclic evaluators, rules too deep or too large, fractional weights summing to 0).
+    /// The affected flags evaluate to `PARSE_ERROR` or to their default; an apply should
+    /// refuse a set with any of these.
     pub fn problems(&self) -> &[Problem] {
         &self.problems
+    }
+
+    /// Findings that do not stop a set from loading or applying: a rule that can
+    /// return a variant name the flag does not have (flagd accepts such files; the
+    /// contexts that reach that branch get `GENERAL`).
+    pub fn warnings(&self) -> &[Problem] {
+        &self.warnings
     }
 
     pub fn get(&self, key: &str) -> Option<&Flag> {

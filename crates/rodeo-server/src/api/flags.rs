@@ -268,18 +268,31 @@ struct ChangeResponse {
     changes: Vec<rodeo_domain::FlagDiff>,
     set_changed: bool,
     dry_run: bool,
+    /// Findings that did not stop the change (a rule that can return a name that is
+    /// not a variant), each with its JSON Pointer.
+    warnings: Vec<rodeo_flags::Problem>,
 }
 
 impl ChangeResponse {
-    fn new(w: FlagsWritten, dry_run: bool) -> Self {
+    fn new(w: FlagsWritten, dry_run: bool, warnings: Vec<rodeo_flags::Problem>) -> Self {
         Self {
             environment: w.environment,
             version: w.version,
             changes: w.changes,
             set_changed: w.set_changed,
             dry_run,
+            warnings,
         }
     }
+}
+
+/// The warnings of what `env` serves now.
+fn warnings(state: &AppState, env: &EnvironmentName) -> Vec<rodeo_flags::Problem> {
+    state
+        .flags
+        .get(env.as_str())
+        .map(|s| s.set.warnings().to_vec())
+        .unwrap_or_default()
 }
 
 /// Create or replace one flag (the body is its flagd definition).
@@ -305,7 +318,11 @@ pub(crate) async fn put(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(ChangeResponse::new(w, false))).into_response())
+    Ok((
+        status,
+        Json(ChangeResponse::new(w, false, warnings(&state, &env))),
+    )
+        .into_response())
 }
 
 /// Delete one flag.
@@ -319,7 +336,7 @@ pub(crate) async fn delete(
 ) -> Result<Response, ApiError> {
     let env = environment(&env)?;
     let w = change(&state, &caller, &env, FlagChange::Delete { key }).await?;
-    Ok(Json(ChangeResponse::new(w, false)).into_response())
+    Ok(Json(ChangeResponse::new(w, false, warnings(&state, &env))).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -342,7 +359,7 @@ pub(crate) async fn toggle(
     let env = environment(&env)?;
     let enabled = body.value.enabled;
     let w = change(&state, &caller, &env, FlagChange::Toggle { key, enabled }).await?;
-    Ok(Json(ChangeResponse::new(w, false)).into_response())
+    Ok(Json(ChangeResponse::new(w, false, warnings(&state, &env))).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -384,7 +401,7 @@ pub(crate) async fn rollout(
         otherwise,
     };
     let w = change(&state, &caller, &env, change_).await?;
-    Ok(Json(ChangeResponse::new(w, false)).into_response())
+    Ok(Json(ChangeResponse::new(w, false, warnings(&state, &env))).into_response())
 }
 
 #[derive(Deserialize, ToSchema, Default)]
@@ -422,7 +439,7 @@ pub(crate) async fn kill(
         },
     )
     .await?;
-    Ok(Json(ChangeResponse::new(w, false)).into_response())
+    Ok(Json(ChangeResponse::new(w, false, warnings(&state, &env))).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -458,16 +475,19 @@ pub(crate) async fn apply_definition(
             None => (rules::Stored::default(), 0),
         };
         let changed = rules::apply(&stored, &change_)?;
+        let found = rodeo_flags::FlagSet::compile(&changed.stored.document())
+            .map(|set| set.warnings().to_vec())
+            .unwrap_or_default();
         let w = FlagsWritten {
             environment: env,
             version,
             changes: changed.diffs,
             set_changed: changed.set_changed,
         };
-        return Ok(Json(ChangeResponse::new(w, true)).into_response());
+        return Ok(Json(ChangeResponse::new(w, true, found)).into_response());
     }
     let w = change(&state, &caller, &env, change_).await?;
-    Ok(Json(ChangeResponse::new(w, false)).into_response())
+    Ok(Json(ChangeResponse::new(w, false, warnings(&state, &env))).into_response())
 }
 
 fn stored_of(doc: &Value) -> rules::Stored {

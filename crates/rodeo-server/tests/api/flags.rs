@@ -121,6 +121,17 @@ async fn apply_is_atomic_idempotent_and_exported_with_an_etag() {
         .await
         .unwrap();
     problem(r, 400).await;
+
+    // A branch that returns a name the flag lacks is applied (flagd files do this) and
+    // reported as a warning with its pointer.
+    let mut odd = checkout_flags();
+    odd["flags"]["new-checkout"]["targeting"] = json!({"if": [{"$ref": "staff"}, "on", "of"]});
+    let out = app.apply_flags("production", &odd).await;
+    assert_eq!(out["version"], 2);
+    assert_eq!(
+        out["warnings"][0]["pointer"],
+        "/flags/new-checkout/targeting/if/2"
+    );
     app.stop().await;
 }
 

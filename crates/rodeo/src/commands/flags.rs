@@ -209,6 +209,13 @@ pub(crate) fn render_changes(v: &Value, env: &str) -> String {
     if v["set_changed"] == true {
         out.push("~ $evaluators / metadata".into());
     }
+    for w in v["warnings"].as_array().into_iter().flatten() {
+        out.push(format!(
+            "warning: {}: {}",
+            w["pointer"].as_str().unwrap_or_default(),
+            w["message"].as_str().unwrap_or_default()
+        ));
+    }
     let version = &v["version"];
     let summary = match (changes.is_empty() && v["set_changed"] != true, dry) {
         (true, _) => format!("{env}: no changes (version {version})"),
