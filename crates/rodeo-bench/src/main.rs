@@ -30,7 +30,11 @@ enum Cli {
     LoadMetrics(LoadArgs),
     /// Time reading the facts and computing the metrics, apart, for one scope.
     Profile(ProfileArgs),
+    /// Flag-change delivery latency to many OFREP event streams (issue 4).
+    SseLatency(sse::SseArgs),
 }
+
+mod sse;
 
 #[derive(Debug, clap::Args)]
 struct ProfileArgs {
@@ -107,6 +111,7 @@ async fn main() -> Result<(), Error> {
     let args = match Cli::parse() {
         Cli::LoadMetrics(a) => a,
         Cli::Profile(a) => return profile(a).await,
+        Cli::SseLatency(a) => return sse::sse_latency(a).await.map_err(|e| e.to_string().into()),
     };
     let store = rodeo_server::open_store(&args.database_url).await?;
     let now = rodeo_domain::now();
