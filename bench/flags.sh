@@ -71,7 +71,7 @@ PY
 oha_run() { # label url args... -> fixed 5,000 req/s; appends "label rps p50 p99 non2xx"
   local label=$1; shift
   if ! command -v oha >/dev/null; then echo "!!! oha not installed: $label skipped"; return; fi
-  oha --no-tui -j -z "${SECS}s" -q 5000 -c 32 "$@" >"$OUT/oha.json"
+  oha --no-tui --output-format json --latency-correction -z "${SECS}s" -q 5000 -c 32 "$@" >"$OUT/oha.json"
   python3 - "$label" "$OUT/oha.json" >>"$OUT/results.tsv" <<'PY'
 import json, sys
 label, path = sys.argv[1], sys.argv[2]

@@ -4,7 +4,6 @@
 //! before the toggle request is sent (so it includes the durable write) to the moment
 //! the stream delivers the `refetchEvaluation` event carrying the new version.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -34,7 +33,13 @@ pub(crate) struct SseArgs {
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Reads one stream, reporting `(version, when)` for every event.
-async fn follow(client: reqwest::Client, url: String, key: String, ready: mpsc::Sender<()>, seen: mpsc::UnboundedSender<(i64, Instant)>) -> Result<(), Error> {
+async fn follow(
+    client: reqwest::Client,
+    url: String,
+    key: String,
+    ready: mpsc::Sender<()>,
+    seen: mpsc::UnboundedSender<(i64, Instant)>,
+) -> Result<(), Error> {
     let resp = client.get(url).header("x-api-key", key).send().await?;
     if !resp.status().is_success() {
         return Err(format!("stream answered {}", resp.status()).into());
@@ -47,7 +52,10 @@ async fn follow(client: reqwest::Client, url: String, key: String, ready: mpsc::
         text.push_str(&String::from_utf8_lossy(&chunk?));
         while let Some(end) = text.find("\n\n") {
             let message: String = text.drain(..end + 2).collect();
-            let id = message.lines().find_map(|l| l.strip_prefix("id:")).and_then(|v| v.trim().parse::<i64>().ok());
+            let id = message
+                .lines()
+                .find_map(|l| l.strip_prefix("id:"))
+                .and_then(|v| v.trim().parse::<i64>().ok());
             if let (Some(id), true) = (id, message.contains("refetchEvaluation")) {
                 let _ = seen.send((id, at));
             }
@@ -60,18 +68,30 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
 }
 
 pub(crate) async fn sse_latency(a: SseArgs) -> Result<(), Error> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(a.streams + 10).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.streams + 10)
+        .build()?;
     let (ready_tx, mut ready_rx) = mpsc::channel(a.streams);
     let (seen_tx, mut seen_rx) = mpsc::unbounded_channel();
     let stream_url = format!("{}/ofrep/v1/event-stream", a.url);
     for _ in 0..a.streams {
-        let (c, u, k, r, s) = (client.clone(), stream_url.clone(), a.sdk_key.clone(), ready_tx.clone(), seen_tx.clone());
+        let (c, u, k, r, s) = (
+            client.clone(),
+            stream_url.clone(),
+            a.sdk_key.clone(),
+            ready_tx.clone(),
+            seen_tx.clone(),
+        );
         tokio::spawn(async move {
             if let Err(e) = follow(c, u, k, r, s).await {
                 eprintln!("stream failed: {e}");
@@ -79,38 +99,37 @@ pub(crate) async fn sse_latency(a: SseArgs) -> Result<(), Error> {
         });
     }
     for _ in 0..a.streams {
-        tokio::time::timeout(Duration::from_secs(30), ready_rx.recv()).await?.ok_or("streams closed")?;
+        tokio::time::timeout(Duration::from_secs(30), ready_rx.recv())
+            .await?
+            .ok_or("streams closed")?;
     }
     println!("{} streams connected", a.streams);
     let toggle = format!("{}/api/v1/flags/{}/{}/toggle", a.url, a.env, a.flag);
     let mut latencies = Vec::with_capacity(a.streams * a.changes);
     let mut missed = 0usize;
-    let mut sent: HashMap<i64, Instant> = HashMap::new();
     for i in 0..a.changes {
         let t0 = Instant::now();
         let resp: serde_json::Value = client
             .post(&toggle)
             .bearer_auth(&a.admin_token)
-            .json(&serde_json::json!({"enabled": i % 2 == 0}))
+            .json(&serde_json::json!({"enabled": i % 2 == 1}))
             .send()
             .await?
             .error_for_status()?
             .json()
             .await?;
-        let version = resp["version"].as_i64().ok_or("no version in the toggle answer")?;
-        sent.insert(version, t0);
+        let version = resp["version"]
+            .as_i64()
+            .ok_or("no version in the toggle answer")?;
         let mut got = 0;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         while got < a.streams {
             match tokio::time::timeout_at(deadline, seen_rx.recv()).await {
-                Ok(Some((v, at))) => {
-                    if let Some(start) = sent.get(&v) {
-                        latencies.push(at.duration_since(*start));
-                        if v == version {
-                            got += 1;
-                        }
-                    }
+                Ok(Some((v, at))) if v == version => {
+                    latencies.push(at.duration_since(t0));
+                    got += 1;
                 }
+                Ok(Some(_)) => {}
                 _ => break,
             }
         }
