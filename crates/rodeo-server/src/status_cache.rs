@@ -465,6 +465,8 @@ mod tests {
             "pull_request.merged",
             "token.created",
             "incident.opened",
+            "flag.updated",
+            "flags.set_updated",
         ] {
             assert_eq!(
                 Touched::of_event(&event(quiet, Some("api"))),
@@ -477,7 +479,7 @@ mod tests {
             ("deployment.finished", None),
             ("service.updated", Some("api")),
             ("environment.created", None),
-            ("flag.toggled", Some("api")),
+            ("check.failed", Some("api")),
         ] {
             assert_eq!(
                 Touched::of_event(&event(reshaping.0, reshaping.1)),
