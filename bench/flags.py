@@ -1,7 +1,9 @@
 """Issue 4's HTTP benchmark flag sets: 100 flags (50 static, 30 targeted with three
 conditions, 20 percentage rollouts) as a flagd document for rodeo, and the equivalent
 Unleash features file for unleash-edge (offline mode), so both servers evaluate the same
-logic. Usage: python3 bench/flags.py <out-dir>"""
+logic. The targeted flags' third condition is numeric (seats >= 10), not a version
+comparison: unleash-edge's frontend API did not match SEMVER_GTE on a context property in
+our tries, and an always-false condition would flatter it. Usage: python3 bench/flags.py <out-dir>"""
 import json
 import sys
 
@@ -26,11 +28,11 @@ for i in range(30):
                   "targeting": {"if": [{"and": [
                       {"ends_with": [{"var": "email"}, "@acme.com"]},
                       {"in": [{"var": "plan"}, ["pro", "enterprise"]]},
-                      {"sem_ver": [{"var": "appVersion"}, ">=", "4.2.0"]}]}, "on", "off"]}}
+                      {">=": [{"var": "seats"}, 10]}]}, "on", "off"]}}
     features.append(toggle(key, [{"name": "default", "parameters": {}, "constraints": [
         {"contextName": "email", "operator": "STR_ENDS_WITH", "values": ["@acme.com"], "inverted": False, "caseInsensitive": False},
         {"contextName": "plan", "operator": "IN", "values": ["pro", "enterprise"], "inverted": False, "caseInsensitive": False},
-        {"contextName": "appVersion", "operator": "SEMVER_GTE", "value": "4.2.0", "inverted": False, "caseInsensitive": False}]}]))
+        {"contextName": "seats", "operator": "NUM_GTE", "value": "10", "inverted": False, "caseInsensitive": False}]}]))
 for i in range(20):
     key = f"rollout-{i:02d}"
     flags[key] = {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "off",

@@ -40,11 +40,11 @@ curl -fsS -X POST "http://127.0.0.1:$PORT$SINGLE" -H "Authorization: Bearer $KEY
 EDGE=
 if command -v unleash-edge >/dev/null; then
   EDGE_TOKEN='*:production.bench-frontend-token'
-  unleash-edge --port $EDGE_PORT offline --bootstrap-file "$OUT/unleash-features.json" \
-    --tokens "$EDGE_TOKEN" --client-tokens "$EDGE_TOKEN" --frontend-tokens "$EDGE_TOKEN" >"$OUT/edge.log" 2>&1 &
+  unleash-edge --port $EDGE_PORT --workers 2 offline --bootstrap-file "$OUT/unleash-features.json" \
+    --client-tokens "$EDGE_TOKEN" --frontend-tokens "$EDGE_TOKEN" >"$OUT/edge.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$EDGE_PORT/internal-backstage/health" >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -fsS "http://127.0.0.1:$EDGE_PORT/api/frontend/features/targeted-07?userId=u1&properties%5Bemail%5D=ada@acme.com&properties%5Bplan%5D=pro&properties%5BappVersion%5D=4.3.0" \
+  curl -fsS "http://127.0.0.1:$EDGE_PORT/api/frontend/features/targeted-07?userId=u1&properties%5Bemail%5D=ada@acme.com&properties%5Bplan%5D=pro&properties%5Bseats%5D=42" \
     -H "Authorization: $EDGE_TOKEN" && echo && EDGE=1 || echo "!!! unleash-edge did not answer; its rows are skipped (see $OUT/edge.log)"
 else
   echo "!!! unleash-edge not installed (cargo install unleash-edge): its rows are skipped"
@@ -91,7 +91,7 @@ for run in $(seq 1 "$RUNS"); do
   wrk_run ofrep-bulk-100 -t2 -c64 -d"${SECS}s" -s bench/ofrep.lua "http://127.0.0.1:$PORT" -- "$KEY" /ofrep/v1/evaluate/flags
   if [ -n "$EDGE" ]; then
     wrk_run edge-single -t2 -c64 -d"${SECS}s" -s bench/ofrep.lua "http://127.0.0.1:$EDGE_PORT" -- "$EDGE_TOKEN" /api/frontend/features/targeted-07 edge
-    oha_run edge-single-at-5000 -H "Authorization: $EDGE_TOKEN" "http://127.0.0.1:$EDGE_PORT/api/frontend/features/targeted-07?userId=u1&properties%5Bemail%5D=ada@acme.com&properties%5Bplan%5D=pro&properties%5BappVersion%5D=4.3.0"
+    oha_run edge-single-at-5000 -H "Authorization: $EDGE_TOKEN" "http://127.0.0.1:$EDGE_PORT/api/frontend/features/targeted-07?userId=u1&properties%5Bemail%5D=ada@acme.com&properties%5Bplan%5D=pro&properties%5Bseats%5D=42"
     wrk_run edge-bulk-100 -t2 -c64 -d"${SECS}s" -s bench/ofrep.lua "http://127.0.0.1:$EDGE_PORT" -- "$EDGE_TOKEN" /api/frontend edge
   fi
 done

@@ -16,7 +16,7 @@ function request()
   counter = counter + 1
   local user = "user-" .. counter
   if mode == "edge" then
-    return wrk.format("GET", path .. "?userId=" .. user .. "&properties[email]=ada@acme.com&properties[plan]=pro&properties[appVersion]=4.3.0",
+    return wrk.format("GET", path .. "?userId=" .. user .. "&properties[email]=ada@acme.com&properties[plan]=pro&properties[seats]=42",
       { ["Authorization"] = key })
   end
   local body = '{"context":{"targetingKey":"' .. user .. '","email":"ada@acme.com","plan":"pro","country":"DE","seats":42,"appVersion":"4.3.0"}}'
