@@ -419,6 +419,18 @@ async fn evaluations_are_counted_and_stale_flags_reported() {
     );
     assert_eq!(flag("banner")["serving"], "short");
 
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let line = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("rodeo_flag_evaluations_total{") && l.contains("flag=\"legacy-search\"")
+        })
+        .unwrap_or_else(|| panic!("no evaluation counter on /metrics:\n{metrics}"));
+    assert!(
+        line.contains("variant=\"(default)\"") && line.contains("environment=\"production\""),
+        "{line}"
+    );
+
     // Nothing is stale on day one; the report is tested against time in rodeo-store.
     let report = app.get_json("/api/v1/flags/production/stale").await;
     assert_eq!(report["items"], json!([]));
