@@ -63,7 +63,7 @@ async fn change(
     Ok(written)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Evaluations {
     total: u64,
     /// Per variant; `(default)` counts evaluations that served the caller's default.
@@ -127,11 +127,7 @@ async fn summaries(
     let stale_days = state.config.flags.rolled_out_stale_days;
     let mut evaluations: BTreeMap<&str, Evaluations> = BTreeMap::new();
     for c in &counts {
-        let e = evaluations.entry(c.key.as_str()).or_insert(Evaluations {
-            total: 0,
-            by_variant: BTreeMap::new(),
-            last_evaluated_at: None,
-        });
+        let e = evaluations.entry(c.key.as_str()).or_default();
         e.total += c.count;
         let name = c.variant.clone().unwrap_or_else(|| "(default)".into());
         *e.by_variant.entry(name).or_default() += c.count;
@@ -471,7 +467,7 @@ pub(crate) async fn apply_definition(
         caller.require(Scope::Read)?;
         let current = state.store.flag_set(&env).await?;
         let (stored, version) = match &current {
-            Some(r) => (stored_of(&r.document), r.version),
+            Some(r) => (rules::Stored::from_document(&r.document), r.version),
             None => (rules::Stored::default(), 0),
         };
         let changed = rules::apply(&stored, &change_)?;
@@ -488,15 +484,6 @@ pub(crate) async fn apply_definition(
     }
     let w = change(&state, &caller, &env, change_).await?;
     Ok(Json(ChangeResponse::new(w, false, warnings(&state, &env))).into_response())
-}
-
-fn stored_of(doc: &Value) -> rules::Stored {
-    let part = |name: &str| doc.get(name).and_then(Value::as_object).cloned();
-    rules::Stored {
-        flags: part("flags").unwrap_or_default(),
-        evaluators: part("$evaluators"),
-        metadata: part("metadata"),
-    }
 }
 
 /// Who may read an environment's raw definition: a read token, or a server-side SDK
