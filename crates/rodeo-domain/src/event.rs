@@ -13,6 +13,8 @@ pub enum Source {
     Pagerduty,
     Alertmanager,
     Demo,
+    /// The web dashboard, by a logged-in token.
+    Dashboard,
     /// rodeo itself: bootstrap, offline token creation.
     System,
 }
@@ -27,6 +29,7 @@ impl Source {
             Self::Pagerduty => "pagerduty",
             Self::Alertmanager => "alertmanager",
             Self::Demo => "demo",
+            Self::Dashboard => "dashboard",
             Self::System => "system",
         }
     }
@@ -40,6 +43,7 @@ impl Source {
             "pagerduty" => Some(Self::Pagerduty),
             "alertmanager" => Some(Self::Alertmanager),
             "demo" => Some(Self::Demo),
+            "dashboard" => Some(Self::Dashboard),
             "system" => Some(Self::System),
             _ => None,
         }

@@ -84,7 +84,9 @@ impl Application {
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let status_cache = crate::status_cache::StatusCache::start(&store);
         let flags = crate::flags::FlagCache::load(&store).await?;
+        let dashboard = Arc::new(crate::dashboard::Shared::new(&config, &store));
         let state = AppState {
+            dashboard,
             status_cache,
             store,
             config: Arc::new(config),
@@ -219,6 +221,9 @@ fn router(state: &AppState, with_metrics: bool) -> Router {
         );
     if with_metrics {
         app = app.route("/metrics", get(http::metrics::render_authed));
+    }
+    if state.config.dashboard.enabled {
+        app = app.merge(crate::dashboard::router());
     }
     app.fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -25,6 +25,7 @@ pub struct Config {
     pub alerting: crate::webhooks::AlertingConfig,
     pub metrics: MetricsConfig,
     pub flags: FlagsConfig,
+    pub dashboard: DashboardConfig,
     pub log: LogConfig,
 }
 
@@ -49,6 +50,40 @@ impl Default for FlagsConfig {
             flush_interval_secs: 10,
             rolled_out_stale_days: 14,
             stream_inactivity_secs: 120,
+        }
+    }
+}
+
+/// The web dashboard at `/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DashboardConfig {
+    /// Serve the dashboard (the API does not depend on it).
+    pub enabled: bool,
+    /// Visitors who have not logged in see every page read-only.
+    pub public: bool,
+    /// Signs session cookies; random per start when unset.
+    pub session_secret: Option<String>,
+    /// How long a login lasts.
+    pub session_hours: u32,
+    /// Send the session cookie over HTTPS only.
+    pub secure_cookies: bool,
+    /// How long computed DORA figures are reused before they are recomputed.
+    pub metrics_cache_secs: u64,
+    /// How often `/tv` reloads itself.
+    pub tv_refresh_secs: u32,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            public: false,
+            session_secret: None,
+            session_hours: 12,
+            secure_cookies: false,
+            metrics_cache_secs: 60,
+            tv_refresh_secs: 60,
         }
     }
 }

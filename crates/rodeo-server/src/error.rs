@@ -47,7 +47,7 @@ impl ApiError {
         Self::Internal(Box::new(e))
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, &'static str) {
+    pub(crate) fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             Self::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed", "Malformed request"),
             Self::Invalid(_) => (

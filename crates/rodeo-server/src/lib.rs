@@ -7,6 +7,7 @@
 mod api;
 mod app;
 mod bootstrap;
+mod dashboard;
 pub mod config;
 mod error;
 mod flags;

@@ -24,6 +24,8 @@ pub(crate) struct AppState {
     pub(crate) flags: Arc<crate::flags::FlagCache>,
     /// OFREP event-stream channels resolved recently.
     pub(crate) channels: Arc<crate::ofrep::Channels>,
+    /// Dashboard sessions and cached figures.
+    pub(crate) dashboard: Arc<crate::dashboard::Shared>,
     /// When the DORA gauges on `/metrics` were last computed.
     pub(crate) dora_gauges: Arc<tokio::sync::Mutex<Option<std::time::Instant>>>,
 }

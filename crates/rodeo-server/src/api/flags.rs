@@ -42,7 +42,7 @@ fn flag_key(key: &str) -> Result<String, ApiError> {
 }
 
 /// Runs one flag change, then serves the result at once on this replica.
-async fn change(
+pub(crate) async fn change(
     state: &AppState,
     caller: &Caller,
     env: &EnvironmentName,
@@ -115,7 +115,7 @@ pub(crate) async fn list_environments(
 
 /// The summary of each flag of `env` (`None`: the environment never had flags), with
 /// the version and time of the definition.
-async fn summaries(
+pub(crate) async fn summaries(
     state: &AppState,
     env: &EnvironmentName,
 ) -> Result<Option<(i64, rodeo_domain::Timestamp, Vec<Value>)>, ApiError> {

@@ -293,7 +293,7 @@ pub(crate) async fn get(
         .ok_or_else(|| ApiError::NotFound(format!("incident '{id}' not found")))
 }
 
-async fn change(
+pub(crate) async fn change(
     state: &AppState,
     caller: &Caller,
     id: &str,

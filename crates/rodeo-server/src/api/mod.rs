@@ -16,12 +16,12 @@ mod catalog;
 mod commits;
 mod deployments;
 mod events;
-mod flags;
-mod incidents;
+pub(crate) mod flags;
+pub(crate) mod incidents;
 mod metrics;
 pub(crate) mod parse;
 mod pull_requests;
-mod status;
+pub(crate) mod status;
 mod tokens;
 
 #[derive(OpenApi)]

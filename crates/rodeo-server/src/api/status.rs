@@ -55,10 +55,10 @@ pub(crate) struct CompareParams {
 #[derive(Debug, Serialize)]
 pub(crate) struct End {
     /// How it was named: `environment`, `version` or `sha`.
-    by: &'static str,
-    value: String,
-    sha: Sha,
-    version: Option<String>,
+    pub(crate) by: &'static str,
+    pub(crate) value: String,
+    pub(crate) sha: Sha,
+    pub(crate) version: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -104,7 +104,7 @@ pub(crate) async fn compare(
     .into_response())
 }
 
-async fn resolve(
+pub(crate) async fn resolve(
     state: &AppState,
     service: &ServiceName,
     side: &str,

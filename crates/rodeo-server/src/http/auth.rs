@@ -120,7 +120,11 @@ impl FromRequestParts<AppState> for Caller {
 
 /// The live token whose secret this is (from the cache when verified recently).
 pub(crate) async fn verify(state: &AppState, secret: &str) -> Result<Token, ApiError> {
-    let hash = hash_secret(secret);
+    verify_hash(state, hash_secret(secret)).await
+}
+
+/// The live token with this hash: what a dashboard session refers to.
+pub(crate) async fn verify_hash(state: &AppState, hash: String) -> Result<Token, ApiError> {
     let ttl = Duration::from_secs(state.config.server.token_cache_secs);
     let token = match state.tokens.get(&hash, ttl) {
         Some(t) => t,
