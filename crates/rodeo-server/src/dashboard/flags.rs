@@ -207,6 +207,7 @@ pub(crate) async fn page(
             *evaluations.entry(v).or_insert(0) += c.count;
         }
     }
+    let subject = format!("flag:{name}/{key}");
     // The ledger has no subject filter: read this environment's flag events and keep
     // this flag's (a page of them is plenty for a history).
     let events = state
@@ -221,7 +222,7 @@ pub(crate) async fn page(
         .items;
     let history = events
         .iter()
-        .filter(|e| e.subject.as_deref() == Some(key.as_str()))
+        .filter(|e| e.subject.as_deref() == Some(subject.as_str()))
         .take(100)
         .map(|e| History {
             kind: e.kind.clone(),

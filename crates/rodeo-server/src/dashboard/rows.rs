@@ -100,21 +100,15 @@ pub(crate) struct EventRow {
     pub(crate) subject: Option<String>,
     /// A page about the subject, when there is one.
     pub(crate) href: Option<String>,
+    /// The subject without its kind: a flag's key, a deployment's id.
+    pub(crate) label: String,
     pub(crate) ago: String,
     pub(crate) iso: String,
 }
 
 impl EventRow {
     pub(crate) fn new(e: &Event, now: Timestamp) -> Self {
-        let href = match (e.kind.split('.').next(), &e.subject) {
-            (Some("deployment"), Some(s)) => Some(format!("/deployments/{s}")),
-            (Some("incident"), Some(s)) => Some(format!("/incidents/{s}")),
-            (Some("flag"), Some(s)) => e
-                .environment
-                .as_ref()
-                .map(|env| format!("/flags/{env}/{}", format::query_escape(s))),
-            _ => None,
-        };
+        let href = e.subject.as_deref().and_then(subject_page);
         Self {
             id: e.id,
             kind: e.kind.clone(),
@@ -122,11 +116,33 @@ impl EventRow {
             source: e.source.as_str(),
             service: e.service.as_ref().map(ToString::to_string),
             environment: e.environment.as_ref().map(ToString::to_string),
+            label: e
+                .subject
+                .as_deref()
+                .map(|s| s.rsplit(['/', ':']).next().unwrap_or(s).to_owned())
+                .unwrap_or_default(),
             subject: e.subject.clone(),
             href,
             ago: ago(e.at, now),
             iso: iso(e.at),
         }
+    }
+}
+
+/// The page about an event's subject (`deployment:12`, `flag:prod/new-checkout`, ...).
+pub(crate) fn subject_page(subject: &str) -> Option<String> {
+    let (kind, id) = subject.split_once(':')?;
+    match kind {
+        "deployment" => Some(format!("/deployments/{id}")),
+        "incident" => Some(format!("/incidents/{id}")),
+        "service" => Some(format!("/services/{id}")),
+        "environment" => Some("/environments".into()),
+        "flags" => Some(format!("/flags/{id}")),
+        "flag" => {
+            let (env, key) = id.split_once('/')?;
+            Some(format!("/flags/{env}/{}", format::query_escape(key)))
+        }
+        _ => None,
     }
 }
 

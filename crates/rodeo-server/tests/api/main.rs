@@ -4,6 +4,7 @@
 mod alerts;
 mod auth;
 mod bad_input;
+mod dashboard;
 mod deployments;
 mod flags;
 mod helpers;
