@@ -93,6 +93,9 @@ async fn the_dashboard_works_in_a_real_browser() {
     };
 
     let driver = Chromedriver::start(&chromedriver, &dir.path().join("chromedriver.log")).await;
+    // Two rustls providers are compiled in (see Cargo.toml): use reqwest's. An Err only
+    // says one is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = ClientBuilder::rustls()
         .unwrap()
         .capabilities(capabilities())

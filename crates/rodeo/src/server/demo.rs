@@ -190,6 +190,7 @@ impl Ready {
         if format == OutputFormat::Json {
             return serde_json::json!({
                 "url": url,
+                "dashboard": format!("{url}/"),
                 "read_token": self.read_token,
                 "admin_token": self.admin_token,
                 "sdk_key": self.sdk_key,
@@ -221,6 +222,11 @@ impl Ready {
                 "  SDK key      {key}  (prod-eu, client-side: OFREP only)\n"
             ));
         }
+        out.push_str(&format!(
+            "\nDashboard: open {url}/ in a browser and log in with a token (the read token \
+             shows everything; a write or admin token adds the controls). /tv is the hallway \
+             screen.\n"
+        ));
         out.push_str(&format!(
             "\nTry it:\n  export RODEO_URL={url} RODEO_TOKEN={}\n  rodeo status\n  \
              rodeo flags list --env prod-eu\n  rodeo events tail\n",
