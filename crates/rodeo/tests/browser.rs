@@ -272,7 +272,10 @@ async fn resolve_incident(b: &mut Browser, demo: &Demo) -> Step {
             let body = json!({"title": "Browser suite incident", "severity": "sev3",
                               "services": ["checkout"]});
             let opened = api_post(demo, "/api/v1/incidents", &body).await?;
-            format!("/incidents/{}", opened["id"])
+            match &opened["id"] {
+                Value::String(id) => format!("/incidents/{id}"),
+                id => format!("/incidents/{id}"),
+            }
         }
     };
     b.visit("incident to resolve", &href).await?;
@@ -413,11 +416,14 @@ return { problems, h1: h1 ? h1.textContent.trim() : null,
 impl Browser {
     /// Opens `path` and checks the page.
     async fn visit(&mut self, name: &str, path: &str) -> Step {
+        let t = std::time::Instant::now();
         self.client
             .goto(&format!("{}{path}", self.base))
             .await
             .context(format!("opening {path}"))?;
+        let loaded = t.elapsed();
         self.loaded(name).await;
+        eprintln!("{name} {path}: loaded in {loaded:.1?}, checked in {:.1?}", t.elapsed() - loaded);
         Ok(())
     }
 
@@ -486,6 +492,7 @@ impl Browser {
 
     /// Saves the whole page (the window grown to its height) as `<name>.png`.
     async fn shot(&mut self, name: &str) -> Step {
+        let t = std::time::Instant::now();
         let (width, height) = self.client.get_window_size().await?;
         let (width, height) = (u32::try_from(width)?, u32::try_from(height)?);
         let page = self
@@ -503,6 +510,7 @@ impl Browser {
         let file = self.shots.join(format!("{name}.png"));
         std::fs::write(&file, png?).context(file.display())?;
         self.shot_names.push(name.to_owned());
+        eprintln!("shot {name}: {:.1?}", t.elapsed());
         Ok(())
     }
 

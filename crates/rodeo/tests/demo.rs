@@ -142,5 +142,58 @@ async fn the_demo_history_is_written_by_the_demo_token() {
         (Some(true), Some("TARGETING_MATCH")),
         "{evaluated}"
     );
+
+    dashboard_pages_render(url, read).await;
     rodeo.kill().await;
+}
+
+/// Every dashboard page renders on the demo data for the printed read token, showing
+/// the demo's records (the browser suite drives the same pages in Chromium).
+async fn dashboard_pages_render(url: &str, token: &str) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = client.get(format!("{url}/login")).send().await.unwrap();
+    let nonce = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let html = login.text().await.unwrap();
+    let at = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
+    let csrf = &html[at..at + html[at..].find('"').unwrap()];
+    let r = client
+        .post(format!("{url}/login"))
+        .header("cookie", nonce)
+        .form(&[("_csrf", csrf), ("token", token), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let session = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = |path: String| {
+        let (client, session) = (client.clone(), session.clone());
+        async move {
+            let r = client.get(format!("{url}{path}")).header("cookie", session).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.unwrap()
+        }
+    };
+    let link = |html: &str, prefix: &str| -> String {
+        let at = html.find(&format!("href=\"{prefix}")).unwrap_or_else(|| panic!("a link to {prefix}")) + 6;
+        html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&")
+    };
+    let overview = page("/".into()).await;
+    for want in ["Deployment frequency", "Lead time for changes", "Recent deployments", "Recent flag changes"] {
+        assert!(overview.contains(want), "the overview shows {want}");
+    }
+    let environments = page("/environments".into()).await;
+    assert!(environments.contains("prod-eu") && environments.contains("prod-us"));
+    let service = page(link(&environments, "/services/")).await;
+    assert!(service.contains("Production deployments per week"));
+    page(link(&overview, "/deployments/")).await;
+    let incidents = page("/incidents?status=all".into()).await;
+    page(link(&incidents, "/incidents/")).await;
+    let flags = page("/flags/prod-eu".into()).await;
+    assert!(flags.contains("new-checkout"));
+    page(link(&flags, "/flags/prod-eu/")).await;
+    page("/events".into()).await;
+    page("/tv".into()).await;
 }

@@ -4,7 +4,25 @@
 use rodeo_domain::{DeploymentKind, DeploymentStatus, Timestamp};
 use rodeo_metrics::Band;
 
-pub(crate) use super::charts::format_seconds as seconds;
+
+/// "45s", "12m", "3.5h", "2.1d"; "—" for what is not a duration.
+pub(crate) fn seconds(s: f64) -> String {
+    let one = |v: f64, unit: &str| {
+        let r = (v * 10.0).round() / 10.0;
+        if r.fract() == 0.0 {
+            format!("{r:.0}{unit}")
+        } else {
+            format!("{r:.1}{unit}")
+        }
+    };
+    match s {
+        s if !s.is_finite() || s < 0.0 => "—".into(),
+        s if s < 90.0 => format!("{s:.0}s"),
+        s if s < 90.0 * 60.0 => format!("{:.0}m", s / 60.0),
+        s if s < 36.0 * 3600.0 => one(s / 3600.0, "h"),
+        s => one(s / 86_400.0, "d"),
+    }
+}
 
 /// "just now", "12m ago", "5h ago", "3d ago", then the date.
 pub(crate) fn ago(t: Timestamp, now: Timestamp) -> String {
@@ -103,6 +121,21 @@ mod tests {
         assert_eq!(ago(t("2026-11-23T07:00:00Z"), now), "5h ago");
         assert_eq!(ago(t("2026-11-20T12:00:00Z"), now), "3d ago");
         assert_eq!(ago(t("2026-09-07T12:00:00Z"), now), "Sep 7, 2026");
+    }
+
+    #[test]
+    fn durations_read_in_their_largest_sensible_unit() {
+        for (s, want) in [
+            (45.0, "45s"),
+            (720.0, "12m"),
+            (3.5 * 3600.0, "3.5h"),
+            (2.0 * 3600.0, "2h"),
+            (2.1 * 86_400.0, "2.1d"),
+            (-1.0, "—"),
+            (f64::NAN, "—"),
+        ] {
+            assert_eq!(seconds(s), want, "{s}");
+        }
     }
 
     #[test]

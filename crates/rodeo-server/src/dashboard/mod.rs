@@ -18,8 +18,6 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 mod assets;
-#[path = "charts_stub.rs"]
-mod charts;
 mod events;
 mod flags;
 mod format;
@@ -27,6 +25,7 @@ mod incidents;
 mod live;
 mod metrics_cache;
 mod overview;
+mod plot;
 mod rows;
 mod services;
 pub(crate) mod session;

@@ -4,7 +4,7 @@
 use rodeo_domain::{Deployment, DeploymentKind, DeploymentStatus, Event, Incident, Timestamp};
 use rodeo_metrics::Dora;
 
-use super::charts::sparkline;
+use super::plot::{sparkline, Unit};
 use super::format::{self, ago, iso, percent, seconds};
 use super::metrics_cache::Figures;
 
@@ -216,6 +216,7 @@ pub(crate) fn tiles(f: &Figures) -> Vec<Tile> {
         spark: sparkline(
             &series(&|d| Some(f64::from(d.deployment_frequency.count))),
             "Deployments per week",
+            Unit::Count,
         ),
     });
 
@@ -243,6 +244,7 @@ pub(crate) fn tiles(f: &Figures) -> Vec<Tile> {
         spark: sparkline(
             &series(&|d| secs(d.lead_time.median_seconds)),
             "Median lead time per week",
+            Unit::Seconds,
         ),
     });
 
@@ -260,6 +262,7 @@ pub(crate) fn tiles(f: &Figures) -> Vec<Tile> {
         spark: sparkline(
             &series(&|d| d.change_failure_rate.ratio),
             "Change failure rate per week",
+            Unit::Ratio,
         ),
     });
 
@@ -282,6 +285,7 @@ pub(crate) fn tiles(f: &Figures) -> Vec<Tile> {
         spark: sparkline(
             &series(&|d| secs(d.recovery_time.median_seconds)),
             "Median recovery time per week",
+            Unit::Seconds,
         ),
     });
 
@@ -295,7 +299,11 @@ pub(crate) fn tiles(f: &Figures) -> Vec<Tile> {
         band: "No band",
         trend: t,
         trend_class: tc,
-        spark: sparkline(&series(&|d| d.rework_rate.ratio), "Rework rate per week"),
+        spark: sparkline(
+            &series(&|d| d.rework_rate.ratio),
+            "Rework rate per week",
+            Unit::Ratio,
+        ),
     });
     out
 }

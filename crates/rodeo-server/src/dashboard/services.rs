@@ -12,7 +12,7 @@ use rodeo_domain::{
 };
 use rodeo_store::{DeploymentFilter, FinishedFilter, IncidentFilter};
 
-use super::charts::{self, Chart, Marker, MarkerKind, Series, Style, Unit};
+use super::plot::{self, Chart, Marker, MarkerKind, Series, Style, Unit};
 use super::format::{self, ago, headline, iso, seconds, when};
 use super::overview::{figures, matrix};
 use super::rows::{tiles, DeployRow, IncidentRow, Tile};
@@ -314,7 +314,7 @@ fn weekly_charts(
     };
     let secs = |s: Option<i64>| s.map(|s| s as f64);
     let chart = |title: &str, unit: Unit, series: Vec<Series>| {
-        charts::render(&Chart {
+        plot::render(&Chart {
             title: title.to_owned(),
             unit,
             buckets: buckets.clone(),
