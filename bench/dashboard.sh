@@ -26,7 +26,7 @@ login() { # base token -> prints the session cookie
 }
 
 first_link() { # base cookie page prefix -> the first href starting with prefix
-  curl -fs -H "Cookie: $2" "$1$3" | grep -o "href=\"$4[^\"]*\"" | head -n1 | sed 's/^href="//;s/"$//;s/&amp;/\&/g'
+  curl -fs -H "Cookie: $2" "$1$3" | grep -o "href=\"$4[^\"]*\"" | head -n1 | sed 's/^href="//;s/"$//;s/&amp;/\&/g;s/&#38;/\&/g'
 }
 
 measure() { # label base cookie pages...

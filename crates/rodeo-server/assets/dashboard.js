@@ -43,8 +43,23 @@
     if (!timer) timer = window.setTimeout(refresh, 1500);
   }
 
-  var es = new EventSource(source);
-  es.addEventListener("change", schedule);
-  es.onopen = function () { say("Live"); };
-  es.onerror = function () { say("Live updates paused; retrying"); };
+  // One stream per visible page: a page kept in the back/forward cache must not hold a
+  // connection (browsers allow six per host over HTTP/1.1).
+  var es = null;
+  function open() {
+    if (es) return;
+    es = new EventSource(source);
+    es.addEventListener("change", schedule);
+    es.onopen = function () { say("Live"); };
+    es.onerror = function () { say("Live updates paused; retrying"); };
+  }
+  function close() {
+    if (es) { es.close(); es = null; }
+  }
+  window.addEventListener("pagehide", close);
+  window.addEventListener("pageshow", function (e) {
+    open();
+    if (e.persisted) schedule();
+  });
+  open();
 })();

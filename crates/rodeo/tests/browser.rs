@@ -29,6 +29,8 @@ use url::Url;
 
 /// How long a page may take to show what a step waits for.
 const WAIT: Duration = Duration::from_secs(15);
+/// A page that takes longer than this to load is a problem, even if it loads.
+const SLOW: Duration = Duration::from_secs(10);
 /// The desktop window, and the phone one the responsive screenshots use.
 const DESKTOP: (u32, u32) = (1366, 900);
 const PHONE: (u32, u32) = (390, 844);
@@ -146,7 +148,7 @@ async fn run(b: &mut Browser, demo: &Demo) -> Step {
     b.client.goto(&format!("{}/", demo.url)).await?;
     b.expect_path("/login?next=/", "an anonymous visit to /")
         .await?;
-    b.loaded("login").await;
+    b.check_page("login").await;
     b.shot("login").await?;
     b.log_in(&demo.admin).await?;
 
@@ -244,7 +246,7 @@ async fn toggle_flag(b: &mut Browser, flag: &str) -> Step {
         )
         .await?;
         b.expect_path(flag, &format!("the {round}")).await?;
-        b.loaded(&format!("flag after the {round}")).await;
+        b.check_page(&format!("flag after the {round}")).await;
         let state = b.text("#flag-state").await?;
         if state != after {
             b.problems.push(format!(
@@ -272,10 +274,10 @@ async fn resolve_incident(b: &mut Browser, demo: &Demo) -> Step {
             let body = json!({"title": "Browser suite incident", "severity": "sev3",
                               "services": ["checkout"]});
             let opened = api_post(demo, "/api/v1/incidents", &body).await?;
-            match &opened["id"] {
-                Value::String(id) => format!("/incidents/{id}"),
-                id => format!("/incidents/{id}"),
-            }
+            let id = opened["id"]
+                .as_str()
+                .ok_or("the opened incident has no id")?;
+            format!("/incidents/{id}")
         }
     };
     b.visit("incident to resolve", &href).await?;
@@ -288,7 +290,7 @@ async fn resolve_incident(b: &mut Browser, demo: &Demo) -> Step {
     b.click("#status-form button[type=submit]").await?;
     b.wait_for("#incident-status.ok", "the incident after resolving it")
         .await?;
-    b.loaded("incident after resolving it").await;
+    b.check_page("incident after resolving it").await;
     let status = b.text("#incident-status").await?;
     if status != "resolved" {
         b.problems.push(format!(
@@ -310,11 +312,9 @@ async fn live_update(b: &mut Browser, demo: &Demo) -> Step {
     const VERSION: &str = "browser-suite-1";
     b.visit("overview (live)", "/").await?;
     // Subscribed before the write, or the change could pass unheard.
-    b.wait_xpath(
-        "//footer//*[contains(@class,'live-state')][normalize-space()='Live']",
-        "the overview's live connection (footer saying Live)",
-    )
-    .await?;
+    let live = "//footer//*[contains(@class,'live-state')][normalize-space()='Live']";
+    b.wait_until(Locator::XPath(live), "the overview's live connection")
+        .await?;
     b.client
         .execute("window.browserSuiteMarker = true;", vec![])
         .await?;
@@ -351,7 +351,7 @@ async fn read_only(b: &mut Browser, demo: &Demo, links: &Links) -> Step {
     b.wait_for("form.login #token", "the login page after logging out")
         .await?;
     b.expect_path("/login", "logging out").await?;
-    b.loaded("login after logging out").await;
+    b.check_page("login after logging out").await;
     b.log_in(&demo.read).await?;
     for (page, href, form) in [
         ("flag (read-only)", &links.flag, "#toggle-form"),
@@ -422,14 +422,18 @@ impl Browser {
             .await
             .context(format!("opening {path}"))?;
         let loaded = t.elapsed();
-        self.loaded(name).await;
-        eprintln!("{name} {path}: loaded in {loaded:.1?}, checked in {:.1?}", t.elapsed() - loaded);
+        if loaded > SLOW {
+            self.problems
+                .push(format!("{name} ({path}): took {loaded:.1?} to load"));
+        }
+        eprintln!("{name} {path}: loaded in {loaded:.1?}");
+        self.check_page(name).await;
         Ok(())
     }
 
     /// Checks the page now showing: not an error page, its structure, its console.
     /// Records what fails rather than stopping.
-    async fn loaded(&mut self, name: &str) {
+    async fn check_page(&mut self, name: &str) {
         let at = self.path().await;
         let page = format!("{name} ({at})");
         match self.client.execute(PAGE_CHECKS, vec![]).await {
@@ -492,12 +496,15 @@ impl Browser {
 
     /// Saves the whole page (the window grown to its height) as `<name>.png`.
     async fn shot(&mut self, name: &str) -> Step {
-        let t = std::time::Instant::now();
         let (width, height) = self.client.get_window_size().await?;
         let (width, height) = (u32::try_from(width)?, u32::try_from(height)?);
         let page = self
             .client
-            .execute("return document.documentElement.scrollHeight;", vec![])
+            .execute(
+                // The window's height includes what the browser draws around the page.
+                "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight;",
+                vec![],
+            )
             .await?
             .as_u64()
             .and_then(|h| u32::try_from(h).ok())
@@ -510,7 +517,6 @@ impl Browser {
         let file = self.shots.join(format!("{name}.png"));
         std::fs::write(&file, png?).context(file.display())?;
         self.shot_names.push(name.to_owned());
-        eprintln!("shot {name}: {:.1?}", t.elapsed());
         Ok(())
     }
 
@@ -525,10 +531,13 @@ impl Browser {
             .send_keys(token)
             .await?;
         self.click("form.login button[type=submit]").await?;
-        self.wait_for("body[data-live]", "the first page after logging in")
-            .await?;
+        self.wait_for(
+            "form[action=\"/logout\"]",
+            "the first page after logging in",
+        )
+        .await?;
         self.expect_path("/", "logging in").await?;
-        self.loaded("overview after logging in").await;
+        self.check_page("overview after logging in").await;
         Ok(())
     }
 
@@ -578,38 +587,22 @@ impl Browser {
 
     /// Waits for `css` to match, or says where the browser is instead.
     async fn wait_for(&self, css: &str, what: &str) -> Step<Element> {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(e) => Ok(e),
-            Err(e) => Err(self.lost(what, css, e).await.into()),
-        }
+        self.wait_until(Locator::Css(css), what).await
     }
 
-    async fn wait_xpath(&self, xpath: &str, what: &str) -> Step<Element> {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::XPath(xpath))
-            .await
-        {
+    async fn wait_until(&self, at: Locator<'_>, what: &str) -> Step<Element> {
+        match self.client.wait().at_most(WAIT).for_element(at).await {
             Ok(e) => Ok(e),
-            Err(e) => Err(self.lost(what, xpath, e).await.into()),
+            Err(e) => {
+                let main = self.text("main").await.unwrap_or_default();
+                let main: String = main.chars().take(300).collect();
+                let now = self.path().await;
+                Err(
+                    format!("{what}: no {at:?} within {WAIT:?} ({e}); at {now} showing {main:?}")
+                        .into(),
+                )
+            }
         }
-    }
-
-    async fn lost(&self, what: &str, selector: &str, e: impl Display) -> String {
-        let main = self.text("main").await.unwrap_or_default();
-        let main: String = main.chars().take(300).collect();
-        format!(
-            "{what}: {selector} did not appear within {WAIT:?} ({e}); at {} showing {main:?}",
-            self.path().await
-        )
     }
 
     /// Fails unless the browser is at `expected` (path and query).

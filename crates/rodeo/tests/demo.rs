@@ -178,7 +178,7 @@ async fn dashboard_pages_render(url: &str, token: &str) {
     };
     let link = |html: &str, prefix: &str| -> String {
         let at = html.find(&format!("href=\"{prefix}")).unwrap_or_else(|| panic!("a link to {prefix}")) + 6;
-        html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&")
+        html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&")
     };
     let overview = page("/".into()).await;
     for want in ["Deployment frequency", "Lead time for changes", "Recent deployments", "Recent flag changes"] {

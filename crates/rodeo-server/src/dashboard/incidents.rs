@@ -267,13 +267,22 @@ pub(crate) async fn page(
             })
             .collect(),
         postmortem: i.postmortem.clone(),
-        next_statuses: IncidentStatus::ALL
-            .into_iter()
-            .filter(|s| *s != i.status)
-            .map(IncidentStatus::as_str)
-            .collect(),
+        next_statuses: next_statuses(i.status),
         i: IncidentRow::new(&i, now),
     })
+}
+
+/// The statuses an incident can move to, the usual next one first (so submitting the
+/// form without choosing moves it forward, never back).
+fn next_statuses(now: IncidentStatus) -> Vec<&'static str> {
+    let all = IncidentStatus::ALL;
+    let at = all.iter().position(|s| *s == now).unwrap_or(0);
+    all.iter()
+        .cycle()
+        .skip(at + 1)
+        .take(all.len() - 1)
+        .map(|s| s.as_str())
+        .collect()
 }
 
 type FormData = Form<BTreeMap<String, String>>;

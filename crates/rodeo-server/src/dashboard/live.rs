@@ -20,23 +20,16 @@ pub(crate) async fn stream(
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let rx = state.store.subscribe();
     let live = stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(e) => {
-                    let data = serde_json::json!({
-                        "kind": e.kind, "service": e.service, "environment": e.environment,
-                    });
-                    let ev = SseEvent::default().event("change").data(data.to_string());
-                    return Some((Ok(ev), rx));
-                }
-                // Missed some: the page is out of date either way.
-                Err(RecvError::Lagged(_)) => {
-                    let ev = SseEvent::default().event("change").data("{}");
-                    return Some((Ok(ev), rx));
-                }
-                Err(RecvError::Closed) => return None,
-            }
-        }
+        let data = match rx.recv().await {
+            Ok(e) => serde_json::json!({
+                "kind": e.kind, "service": e.service, "environment": e.environment,
+            })
+            .to_string(),
+            // Missed some: the page is out of date either way.
+            Err(RecvError::Lagged(_)) => "{}".to_owned(),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(SseEvent::default().event("change").data(data)), rx))
     });
     let mut stop = state.shutdown.clone();
     let ended = async move {

@@ -264,7 +264,10 @@ pub(crate) fn render(chart: &Chart) -> String {
     while v <= top + step / 1000.0 {
         y_ticks.push(Tick {
             pos: y(v),
-            label: show(chart.unit, v),
+            label: match chart.unit {
+                Unit::Seconds => duration_label(v, top),
+                unit => show(unit, v),
+            },
         });
         v += step;
     }
@@ -343,7 +346,7 @@ pub(crate) fn render(chart: &Chart) -> String {
                     shape,
                     class,
                     title: m.label.clone(),
-                    href: m.href.clone().filter(|h| h.starts_with('/') && !h.starts_with("//")),
+                    href: m.href.clone().filter(|h| local(h)),
                 })
             })
             .collect()
@@ -385,6 +388,31 @@ pub(crate) fn render(chart: &Chart) -> String {
         legend,
     };
     svg.render().unwrap_or_default()
+}
+
+/// A path on this site: browsers read `//host`, `/\\host` and paths with tabs or
+/// newlines (which they strip) as other sites.
+fn local(href: &str) -> bool {
+    href.starts_with('/')
+        && !href.starts_with("//")
+        && !href.contains('\\')
+        && !href.chars().any(char::is_control)
+}
+
+/// Labels of a duration axis, all in the unit its top needs ("0, 30m, 60m, 90m").
+fn duration_label(v: f64, top: f64) -> String {
+    let (div, unit) = match top {
+        t if t < 90.0 => (1.0, "s"),
+        t if t < 90.0 * 60.0 => (60.0, "m"),
+        t if t < 36.0 * 3600.0 => (3600.0, "h"),
+        _ => (86_400.0, "d"),
+    };
+    let n = v / div;
+    if n.fract().abs() < 1e-9 {
+        format!("{n:.0}{unit}")
+    } else {
+        format!("{n:.1}{unit}")
+    }
 }
 
 /// A triangle standing on the x axis (pointing up) or hanging below it (pointing down).
@@ -517,6 +545,23 @@ mod tests {
         assert_eq!(svg.matches("<svg").count(), 1);
         assert_eq!(svg.matches("</svg>").count(), 1);
         assert!(svg.contains("role=\"img\"") && svg.contains("<desc"));
+    }
+
+    #[test]
+    fn only_paths_on_this_site_become_links() {
+        assert!(local("/deployments/7"));
+        for bad in ["//evil.example", "/\\evil.example", "/\t/evil.example", "https://x", "javascript:x"] {
+            assert!(!local(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_duration_axis_keeps_one_unit() {
+        let labels: Vec<String> = [0.0, 1800.0, 3600.0, 5400.0]
+            .iter()
+            .map(|v| duration_label(*v, 5400.0))
+            .collect();
+        assert_eq!(labels, ["0h", "0.5h", "1h", "1.5h"]);
     }
 
     #[test]
