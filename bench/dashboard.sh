@@ -22,7 +22,7 @@ login() { # base token -> prints the session cookie
   csrf=$(curl -fs -c "$jar" -b "$jar" "$base/login" | grep -o 'name="_csrf" value="[^"]*"' | sed 's/.*value="//;s/"$//')
   curl -fs -o /dev/null -c "$jar" -b "$jar" --data-urlencode "_csrf=$csrf" \
     --data-urlencode "next=/" --data-urlencode "token=$token" "$base/login"
-  awk '$6 == "rodeo_session" { print "rodeo_session=" $7 }' "$jar"
+  awk '$6 == "rodeo_session" { print "rodeo_session=" $7 }' "$jar" | grep . || { echo "login to $base failed" >&2; exit 1; }
 }
 
 first_link() { # base cookie page prefix -> the first href starting with prefix
@@ -83,7 +83,7 @@ BIG_PORT=7794
   >"$OUT/serve.out" 2>"$OUT/serve.log" &
 PID=$!
 BASE=http://127.0.0.1:$BIG_PORT
-for _ in $(seq 1 100); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 1 600); do curl -fs "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
 COOKIE=$(login "$BASE" "$(cat "$OUT/metrics.token")")
 mapfile -t PAGES < <(pages_of "$BASE" "$COOKIE")
 measure "200 services" "$BASE" "$COOKIE" "${PAGES[@]}"

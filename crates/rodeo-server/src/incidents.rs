@@ -161,16 +161,24 @@ pub(crate) async fn what_changed(state: &AppState, i: &Incident) -> Result<WhatC
     } else {
         i.environments.clone()
     };
+    // One read of the window's flag events, filtered here: asking the store per
+    // environment walks that environment's whole history on a large ledger (its index
+    // is by environment and id, and flag events are rare among deployments).
+    let filter = rodeo_domain::EventFilter {
+        kind: Some("flag.".into()),
+        since: Some(window.from),
+        until: Some(window.to),
+        limit: rodeo_domain::MAX_PAGE_SIZE,
+        ..rodeo_domain::EventFilter::default()
+    };
+    let flag_events = state.store.list_events(&filter).await?.items;
     for env in flag_envs {
-        let filter = rodeo_domain::EventFilter {
-            environment: Some(env.clone()),
-            kind: Some("flag.".into()),
-            since: Some(window.from),
-            until: Some(window.to),
-            limit: MAX_CHANGES,
-            ..rodeo_domain::EventFilter::default()
-        };
-        for e in state.store.list_events(&filter).await?.items {
+        let mine = flag_events
+            .iter()
+            .filter(|e| e.environment.as_ref() == Some(&env))
+            .take(MAX_CHANGES as usize)
+            .cloned();
+        for e in mine {
             changes.push(ChangeItem::Flag(FlagChanged {
                 kind: "flag",
                 production: production.contains(&env),

@@ -7,8 +7,8 @@
 mod api;
 mod app;
 mod bootstrap;
-mod dashboard;
 pub mod config;
+mod dashboard;
 mod error;
 mod flags;
 mod health;

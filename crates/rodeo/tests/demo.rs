@@ -155,7 +155,13 @@ async fn dashboard_pages_render(url: &str, token: &str) {
         .build()
         .unwrap();
     let login = client.get(format!("{url}/login")).send().await.unwrap();
-    let nonce = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let nonce = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let html = login.text().await.unwrap();
     let at = html.find("name=\"_csrf\" value=\"").unwrap() + 20;
     let csrf = &html[at..at + html[at..].find('"').unwrap()];
@@ -167,21 +173,42 @@ async fn dashboard_pages_render(url: &str, token: &str) {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let session = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let session = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let page = |path: String| {
         let (client, session) = (client.clone(), session.clone());
         async move {
-            let r = client.get(format!("{url}{path}")).header("cookie", session).send().await.unwrap();
+            let r = client
+                .get(format!("{url}{path}"))
+                .header("cookie", session)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 200, "{path}");
             r.text().await.unwrap()
         }
     };
     let link = |html: &str, prefix: &str| -> String {
-        let at = html.find(&format!("href=\"{prefix}")).unwrap_or_else(|| panic!("a link to {prefix}")) + 6;
-        html[at..at + html[at..].find('"').unwrap()].replace("&amp;", "&").replace("&#38;", "&")
+        let at = html
+            .find(&format!("href=\"{prefix}"))
+            .unwrap_or_else(|| panic!("a link to {prefix}"))
+            + 6;
+        html[at..at + html[at..].find('"').unwrap()]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&")
     };
     let overview = page("/".into()).await;
-    for want in ["Deployment frequency", "Lead time for changes", "Recent deployments", "Recent flag changes"] {
+    for want in [
+        "Deployment frequency",
+        "Lead time for changes",
+        "Recent deployments",
+        "Recent flag changes",
+    ] {
         assert!(overview.contains(want), "the overview shows {want}");
     }
     let environments = page("/environments".into()).await;

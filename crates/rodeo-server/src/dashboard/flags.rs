@@ -82,9 +82,20 @@ fn text(v: Option<&Value>) -> String {
 /// What a staleness finding says, in words.
 fn stale_words(s: &Value) -> String {
     let n = |k: &str| s[k].as_i64().unwrap_or_default();
-    match s["reason"].as_str().or_else(|| s.as_object().and_then(|o| o.keys().next().map(String::as_str))) {
-        Some("past_lifetime") => format!("{} days old, past its {}-day lifetime", n("age_days"), n("lifetime_days")),
-        Some("fully_rolled_out") => format!("served '{}' to everyone for {} days", text(s.get("variant")), n("days")),
+    match s["reason"].as_str().or_else(|| {
+        s.as_object()
+            .and_then(|o| o.keys().next().map(String::as_str))
+    }) {
+        Some("past_lifetime") => format!(
+            "{} days old, past its {}-day lifetime",
+            n("age_days"),
+            n("lifetime_days")
+        ),
+        Some("fully_rolled_out") => format!(
+            "served '{}' to everyone for {} days",
+            text(s.get("variant")),
+            n("days")
+        ),
         Some("disabled") => format!("disabled for {} days", n("days")),
         Some("unused") => format!("not evaluated for {} days", n("days")),
         _ => s.to_string(),
@@ -111,8 +122,16 @@ pub(crate) async fn list(
     let (version, flags) = match summaries(&state, &name).await? {
         Some((v, _, flags)) => (v, flags),
         None => {
-            if !state.store.list_environments().await?.iter().any(|e| e.name == name) {
-                return Err(PageError::not_found(format!("environment '{name}' not found")));
+            if !state
+                .store
+                .list_environments()
+                .await?
+                .iter()
+                .any(|e| e.name == name)
+            {
+                return Err(PageError::not_found(format!(
+                    "environment '{name}' not found"
+                )));
             }
             (0, Vec::new())
         }
@@ -199,7 +218,10 @@ pub(crate) async fn page(
     let name = environment(&env)?;
     let missing = || PageError::not_found(format!("flag '{key}' not found in {name}"));
     let record = state.store.flag_set(&name).await?.ok_or_else(missing)?;
-    let def = record.document["flags"].get(&key).cloned().ok_or_else(missing)?;
+    let def = record.document["flags"]
+        .get(&key)
+        .cloned()
+        .ok_or_else(missing)?;
     let mut evaluations = BTreeMap::new();
     for c in state.store.flag_evaluations(&name).await? {
         if c.key == key {
@@ -208,14 +230,14 @@ pub(crate) async fn page(
         }
     }
     let subject = format!("flag:{name}/{key}");
-    // The ledger has no subject filter: read this environment's flag events and keep
-    // this flag's (a page of them is plenty for a history).
+    // The ledger has no subject filter: read the newest flag events and keep this
+    // flag's. By kind alone, not environment: the environment index would walk all of
+    // the environment's deployments to find its few flag events.
     let events = state
         .store
         .list_events(&EventFilter {
             kind: Some("flag.".into()),
-            environment: Some(name.clone()),
-            limit: 1000,
+            limit: rodeo_domain::MAX_PAGE_SIZE,
             ..EventFilter::default()
         })
         .await?
@@ -260,7 +282,9 @@ fn back(env: &EnvironmentName, key: &str) -> String {
 }
 
 fn optional(form: &BTreeMap<String, String>, name: &str) -> Option<String> {
-    form.get(name).map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    form.get(name)
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 pub(crate) async fn toggle(

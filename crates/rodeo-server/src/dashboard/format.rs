@@ -4,7 +4,6 @@
 use rodeo_domain::{DeploymentKind, DeploymentStatus, Timestamp};
 use rodeo_metrics::Band;
 
-
 /// "45s", "12m", "3.5h", "2.1d"; "—" for what is not a duration.
 pub(crate) fn seconds(s: f64) -> String {
     let one = |v: f64, unit: &str| {

@@ -56,7 +56,10 @@ pub(crate) async fn list(
     };
     let kind_filter = match kind.as_str() {
         "" => None,
-        k => Some(IncidentKind::parse(k).ok_or_else(|| PageError::invalid("kind", "must be real or drill"))?),
+        k => Some(
+            IncidentKind::parse(k)
+                .ok_or_else(|| PageError::invalid("kind", "must be real or drill"))?,
+        ),
     };
     let before_id = match q.get("cursor") {
         Some(c) => Some(
@@ -90,10 +93,18 @@ pub(crate) async fn list(
     html(&List {
         layout: viewer.layout("Incidents", "incidents"),
         statuses,
-        status: if status.is_empty() { "unresolved".into() } else { status },
+        status: if status.is_empty() {
+            "unresolved".into()
+        } else {
+            status
+        },
         service,
         kind,
-        incidents: page.items.iter().map(|i| IncidentRow::new(i, now)).collect(),
+        incidents: page
+            .items
+            .iter()
+            .map(|i| IncidentRow::new(i, now))
+            .collect(),
         next,
     })
 }
@@ -193,7 +204,11 @@ pub(crate) async fn page(
             }
             ChangeItem::Flag(f) => {
                 let key = f.key.as_str().unwrap_or_default().to_owned();
-                let env = f.environment.as_ref().map(ToString::to_string).unwrap_or_default();
+                let env = f
+                    .environment
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 Changed {
                     kind: "flag",
                     production: f.production,
@@ -214,7 +229,10 @@ pub(crate) async fn page(
             }
         })
         .collect();
-    let mut times = vec![("Started", when(i.started_at)), ("Detected", when(i.detected_at))];
+    let mut times = vec![
+        ("Started", when(i.started_at)),
+        ("Detected", when(i.detected_at)),
+    ];
     for (label, t) in [
         ("Acknowledged", i.acknowledged_at),
         ("Mitigated", i.mitigated_at),
@@ -229,7 +247,11 @@ pub(crate) async fn page(
         layout: viewer.layout(format!("Incident {}: {}", i.id, i.title), "incidents"),
         kind: i.kind.as_str(),
         times,
-        roles: i.roles.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        roles: i
+            .roles
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         environments: i
             .environments
             .iter()
@@ -301,7 +323,10 @@ pub(crate) async fn set_status(
 ) -> Result<Response, PageError> {
     let caller = viewer.writer(&headers, &form, &state)?;
     let status = IncidentStatus::parse(field(&form, "status")).ok_or_else(|| {
-        PageError::invalid("status", "must be open, acknowledged, mitigated, resolved or closed")
+        PageError::invalid(
+            "status",
+            "must be open, acknowledged, mitigated, resolved or closed",
+        )
     })?;
     let note = Some(field(&form, "note").to_owned()).filter(|n| !n.is_empty());
     let c = IncidentChange::Status {
@@ -347,14 +372,25 @@ pub(crate) async fn set_cause(
     let caller = viewer.writer(&headers, &form, &state)?;
     let mut deployments = Vec::new();
     let typed = field(&form, "other");
-    let picked = pairs.iter().filter(|(k, _)| k == "cause").map(|(_, v)| v.as_str());
+    let picked = pairs
+        .iter()
+        .filter(|(k, _)| k == "cause")
+        .map(|(_, v)| v.as_str());
     for (n, v) in picked
         .chain(typed.split([',', ' ']).filter(|s| !s.is_empty()))
         .enumerate()
     {
-        let d = v.trim().parse::<i64>().ok().filter(|d| *d > 0).ok_or_else(|| {
-            PageError::invalid(&format!("deployments[{n}]"), format!("'{v}' is not a deployment id"))
-        })?;
+        let d = v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|d| *d > 0)
+            .ok_or_else(|| {
+                PageError::invalid(
+                    &format!("deployments[{n}]"),
+                    format!("'{v}' is not a deployment id"),
+                )
+            })?;
         if !deployments.contains(&d) {
             deployments.push(d);
         }

@@ -44,7 +44,9 @@ impl Shared {
     pub(crate) fn new(config: &crate::config::Config, store: &Arc<dyn rodeo_store::Store>) -> Self {
         let d = &config.dashboard;
         if d.session_secret.is_none() && d.enabled {
-            tracing::info!("dashboard.session_secret is not set: dashboard logins end when rodeo restarts");
+            tracing::info!(
+                "dashboard.session_secret is not set: dashboard logins end when rodeo restarts"
+            );
         }
         Self {
             keys: session::Keys::new(
@@ -52,10 +54,7 @@ impl Shared {
                 d.session_hours,
                 d.secure_cookies,
             ),
-            dora: DoraCache::start(
-                store,
-                std::time::Duration::from_secs(d.metrics_cache_secs),
-            ),
+            dora: DoraCache::start(store, std::time::Duration::from_secs(d.metrics_cache_secs)),
         }
     }
 }
@@ -101,9 +100,15 @@ async fn security_headers(req: axum::extract::Request, next: Next) -> Response {
              connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     if !is_asset && !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
@@ -156,7 +161,11 @@ impl IntoResponse for PageError {
             Self::Api(e @ ApiError::Internal(_)) => {
                 tracing::error!(error = ?e, "dashboard page failed");
                 let (s, t, _) = e.parts();
-                (s, t, "Something went wrong on our side; it has been logged.".to_owned())
+                (
+                    s,
+                    t,
+                    "Something went wrong on our side; it has been logged.".to_owned(),
+                )
             }
             Self::Api(e) => {
                 let (s, t, _) = e.parts();

@@ -42,7 +42,10 @@ pub(crate) async fn matrix(state: &AppState) -> Result<StatusMatrix, PageError> 
     serde_json::from_slice(&body).map_err(|e| PageError::Api(ApiError::internal(e)))
 }
 
-pub(crate) async fn open_incidents(state: &AppState, limit: u32) -> Result<Vec<rodeo_domain::Incident>, PageError> {
+pub(crate) async fn open_incidents(
+    state: &AppState,
+    limit: u32,
+) -> Result<Vec<rodeo_domain::Incident>, PageError> {
     Ok(state
         .store
         .list_incidents(&IncidentFilter {
@@ -168,10 +171,7 @@ pub(crate) async fn tv(
     viewer: Viewer,
 ) -> Result<Response, PageError> {
     let now = rodeo_domain::now();
-    let midnight = now
-        .date_naive()
-        .and_time(chrono::NaiveTime::MIN)
-        .and_utc();
+    let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
     let (figures, incidents, deployments) = tokio::try_join!(
         figures(&state, "all".into(), None, 12),
         open_incidents(&state, 8),
@@ -202,6 +202,10 @@ pub(crate) async fn tv(
         updated: when(now),
         incidents: incidents.iter().map(|i| IncidentRow::new(i, now)).collect(),
         deployments_today: today.len(),
-        deployments: today.iter().take(10).map(|d| DeployRow::new(d, now)).collect(),
+        deployments: today
+            .iter()
+            .take(10)
+            .map(|d| DeployRow::new(d, now))
+            .collect(),
     })
 }

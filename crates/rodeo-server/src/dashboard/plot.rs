@@ -144,12 +144,28 @@ pub(crate) fn show(unit: Unit, v: f64) -> String {
 
 /// The top of the y axis and the step between gridlines: a round number above `max`.
 pub(crate) fn axis(unit: Unit, max: f64) -> (f64, f64) {
-    let max = if max.is_finite() && max > 0.0 { max } else { 1.0 };
+    let max = if max.is_finite() && max > 0.0 {
+        max
+    } else {
+        1.0
+    };
     let step = match unit {
         Unit::Seconds => {
             const STEPS: [f64; 14] = [
-                15.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 21_600.0, 43_200.0, 86_400.0,
-                172_800.0, 604_800.0, 1_209_600.0, 2_592_000.0,
+                15.0,
+                60.0,
+                300.0,
+                900.0,
+                1800.0,
+                3600.0,
+                7200.0,
+                21_600.0,
+                43_200.0,
+                86_400.0,
+                172_800.0,
+                604_800.0,
+                1_209_600.0,
+                2_592_000.0,
             ];
             STEPS
                 .into_iter()
@@ -172,7 +188,11 @@ pub(crate) fn axis(unit: Unit, max: f64) -> (f64, f64) {
     };
     // Rounded so that 3 × 0.05 is 0.15, not 0.15000000000000002.
     let top = ((max / step).ceil() * step * 1e9).round() / 1e9;
-    let top = if unit == Unit::Ratio { top.min(1.0) } else { top };
+    let top = if unit == Unit::Ratio {
+        top.min(1.0)
+    } else {
+        top
+    };
     (top, step)
 }
 
@@ -188,7 +208,13 @@ fn class(style: Style, n: usize) -> String {
 fn id_of(title: &str) -> String {
     let slug: String = title
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     format!("chart-{}", slug.trim_matches('-'))
 }
@@ -256,7 +282,11 @@ pub(crate) fn render(chart: &Chart) -> String {
     let empty = n == 0 || max.is_nan();
     let (top, step) = axis(chart.unit, if empty { 0.0 } else { max });
     let y = |v: f64| round(BOTTOM - v / top * (BOTTOM - TOP));
-    let slot = if n == 0 { 0.0 } else { (RIGHT - LEFT) / n as f64 };
+    let slot = if n == 0 {
+        0.0
+    } else {
+        (RIGHT - LEFT) / n as f64
+    };
     let week = |i: usize| format!("Week of {}", day(chart.buckets[i].0));
 
     let mut y_ticks = Vec::new();
@@ -304,7 +334,12 @@ pub(crate) fn render(chart: &Chart) -> String {
     }
 
     let (mut lines, mut dots) = (Vec::new(), Vec::new());
-    for (k, s) in chart.series.iter().enumerate().filter(|(_, s)| s.style != Style::Bars) {
+    for (k, s) in chart
+        .series
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.style != Style::Bars)
+    {
         let mut run: Vec<String> = Vec::new();
         for (i, value) in s.values.iter().enumerate().take(n) {
             match value {
@@ -337,7 +372,13 @@ pub(crate) fn render(chart: &Chart) -> String {
                     MarkerKind::FailedDeployment => (below(x, true), "marker failed"),
                     MarkerKind::Rollback => (below(x, false), "marker rollback"),
                     MarkerKind::Incident => (
-                        format!("{x},{} {},{TOP} {x},{} {},{TOP}", TOP - 7.0, x + 5.0, TOP + 7.0, x - 5.0),
+                        format!(
+                            "{x},{} {},{TOP} {x},{} {},{TOP}",
+                            TOP - 7.0,
+                            x + 5.0,
+                            TOP + 7.0,
+                            x - 5.0
+                        ),
                         "marker incident",
                     ),
                 };
@@ -538,7 +579,10 @@ mod tests {
             },
         ];
         let svg = render(&chart(vec![Some(3.0), Some(5.0)], Style::Bars, markers));
-        assert!(!svg.contains("<script>") && svg.contains("&#60;script&#62;"), "{svg}");
+        assert!(
+            !svg.contains("<script>") && svg.contains("&#60;script&#62;"),
+            "{svg}"
+        );
         assert!(!svg.contains("javascript:") && svg.contains("href=\"/deployments/7\""));
         assert!(svg.contains("&#60;per&#62;"), "the title too: {svg}");
         assert!(!svg.contains("style="), "no inline styles under the CSP");
@@ -550,7 +594,13 @@ mod tests {
     #[test]
     fn only_paths_on_this_site_become_links() {
         assert!(local("/deployments/7"));
-        for bad in ["//evil.example", "/\\evil.example", "/\t/evil.example", "https://x", "javascript:x"] {
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "https://x",
+            "javascript:x",
+        ] {
             assert!(!local(bad), "{bad}");
         }
     }
@@ -591,7 +641,11 @@ mod tests {
         assert!(svg.contains("No data in this period"));
         let svg = sparkline(&[None, None], "Lead time", Unit::Seconds);
         assert!(svg.contains("Lead time: no data"));
-        let svg = sparkline(&[Some(60.0), None, Some(120.0), Some(180.0)], "Lead time", Unit::Seconds);
+        let svg = sparkline(
+            &[Some(60.0), None, Some(120.0), Some(180.0)],
+            "Lead time",
+            Unit::Seconds,
+        );
         assert!(svg.contains("from 60s to 3m"), "{svg}");
         assert_eq!(svg.matches("<polyline").count(), 1);
     }

@@ -4,9 +4,9 @@
 use rodeo_domain::{Deployment, DeploymentKind, DeploymentStatus, Event, Incident, Timestamp};
 use rodeo_metrics::Dora;
 
-use super::plot::{sparkline, Unit};
 use super::format::{self, ago, iso, percent, seconds};
 use super::metrics_cache::Figures;
+use super::plot::{sparkline, Unit};
 
 pub(crate) struct DeployRow {
     pub(crate) id: i64,
@@ -170,18 +170,27 @@ fn trend(now: Option<f64>, before: Option<f64>, good: Good, days: i64) -> (Strin
     let (Some(now), Some(before)) = (now, before) else {
         return (format!("no data for the previous {days} days"), "same");
     };
-    if (now - before).abs() < f64::EPSILON || (before != 0.0 && ((now - before) / before).abs() < 0.02) {
+    if (now - before).abs() < f64::EPSILON
+        || (before != 0.0 && ((now - before) / before).abs() < 0.02)
+    {
         return (format!("unchanged from the previous {days} days"), "same");
     }
     let up = now > before;
     let arrow = if up { "▲" } else { "▼" };
-    let class = if up == (good == Good::Higher) { "better" } else { "worse" };
+    let class = if up == (good == Good::Higher) {
+        "better"
+    } else {
+        "worse"
+    };
     let change = if before == 0.0 {
         "from 0".to_owned()
     } else {
         percent(((now - before) / before).abs())
     };
-    (format!("{arrow} {change} vs the previous {days} days"), class)
+    (
+        format!("{arrow} {change} vs the previous {days} days"),
+        class,
+    )
 }
 
 pub(crate) fn tiles(f: &Figures) -> Vec<Tile> {
@@ -277,7 +286,10 @@ pub(crate) fn tiles(f: &Figures) -> Vec<Tile> {
     out.push(Tile {
         name: "Failed deployment recovery time",
         value: rt.median_seconds.map_or("—".into(), |s| seconds(s as f64)),
-        detail: format!("median of {} recoveries; {} unrecovered", rt.count, rt.unrecovered),
+        detail: format!(
+            "median of {} recoveries; {} unrecovered",
+            rt.count, rt.unrecovered
+        ),
         band_class: bc,
         band: b,
         trend: t,
@@ -294,7 +306,10 @@ pub(crate) fn tiles(f: &Figures) -> Vec<Tile> {
     out.push(Tile {
         name: "Rework rate",
         value: rw.ratio.map_or("—".into(), percent),
-        detail: format!("{} of {} deployments were hotfixes or rollbacks", rw.rework, rw.total),
+        detail: format!(
+            "{} of {} deployments were hotfixes or rollbacks",
+            rw.rework, rw.total
+        ),
         band_class: "none",
         band: "No band",
         trend: t,

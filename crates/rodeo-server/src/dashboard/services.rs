@@ -7,14 +7,13 @@ use std::collections::{BTreeMap, HashSet};
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use rodeo_domain::{
-    Commit, DeploymentKind, DeploymentStatus, DriftState, IncidentKind, ServiceName, Sha,
-    Timestamp,
+    Commit, DeploymentKind, DeploymentStatus, DriftState, IncidentKind, ServiceName, Sha, Timestamp,
 };
 use rodeo_store::{DeploymentFilter, FinishedFilter, IncidentFilter};
 
-use super::plot::{self, Chart, Marker, MarkerKind, Series, Style, Unit};
 use super::format::{self, ago, headline, iso, seconds, when};
 use super::overview::{figures, matrix};
+use super::plot::{self, Chart, Marker, MarkerKind, Series, Style, Unit};
 use super::rows::{tiles, DeployRow, IncidentRow, Tile};
 use super::{html, Layout, PageError, Viewer};
 use crate::api::status::resolve;
@@ -192,7 +191,12 @@ pub(crate) async fn service(
     };
     let since = now - chrono::Duration::weeks(i64::from(weeks));
     let (fig, deployments, marks, incidents, envs, m) = tokio::try_join!(
-        figures(&state, format!("service:{svc}:{weeks}"), Some(vec![svc.clone()]), weeks),
+        figures(
+            &state,
+            format!("service:{svc}:{weeks}"),
+            Some(vec![svc.clone()]),
+            weeks
+        ),
         async {
             let f = DeploymentFilter {
                 service: Some(svc.clone()),
@@ -222,7 +226,11 @@ pub(crate) async fn service(
         async { Ok::<_, PageError>(state.store.list_environments().await?) },
         matrix(&state),
     )?;
-    let production: HashSet<_> = envs.iter().filter(|e| e.production).map(|e| &e.name).collect();
+    let production: HashSet<_> = envs
+        .iter()
+        .filter(|e| e.production)
+        .map(|e| &e.name)
+        .collect();
     let mut markers: Vec<Marker> = marks
         .iter()
         .filter(|d| production.contains(&d.environment))
@@ -428,7 +436,9 @@ pub(crate) async fn deployment(
         url: format::web_url(d.url.as_deref()),
         external_id: d.external_id.clone(),
         rollback_of: d.rollback_of,
-        previous: previous.as_ref().map(|p| DeployRow::new(&p.deployment, now)),
+        previous: previous
+            .as_ref()
+            .map(|p| DeployRow::new(&p.deployment, now)),
         compare,
         complete: d.changes_complete,
         commits: detail
@@ -465,7 +475,8 @@ pub(crate) async fn compare(
 ) -> Result<Response, PageError> {
     let now = rodeo_domain::now();
     let service = q.get("service").map_or("", String::as_str);
-    let svc = ServiceName::parse(service).map_err(|e| PageError::Api(ApiError::Invalid(e.into())))?;
+    let svc =
+        ServiceName::parse(service).map_err(|e| PageError::Api(ApiError::Invalid(e.into())))?;
     let side = |s: &str| {
         (
             q.get(s).cloned(),
@@ -496,8 +507,16 @@ pub(crate) async fn compare(
         from: name(&from),
         to: name(&to),
         ahead_complete: ahead.complete,
-        ahead: ahead.commits.iter().map(|c| CommitRow::new(c, now, None)).collect(),
+        ahead: ahead
+            .commits
+            .iter()
+            .map(|c| CommitRow::new(c, now, None))
+            .collect(),
         behind_complete: behind.complete,
-        behind: behind.commits.iter().map(|c| CommitRow::new(c, now, None)).collect(),
+        behind: behind
+            .commits
+            .iter()
+            .map(|c| CommitRow::new(c, now, None))
+            .collect(),
     })
 }

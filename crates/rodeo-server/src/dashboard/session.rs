@@ -98,9 +98,9 @@ impl Keys {
     fn cookie(&self, name: &str, value: Option<&str>, max_age: i64) -> HeaderValue {
         let secure = if self.secure { "; Secure" } else { "" };
         let s = match value {
-            Some(v) => format!(
-                "{name}={v}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}"
-            ),
+            Some(v) => {
+                format!("{name}={v}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}")
+            }
             None => format!("{name}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{secure}"),
         };
         HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
@@ -156,7 +156,10 @@ mod tests {
         let keys = Keys::new(Some("a key long enough to sign cookies with"), 1, false);
         let v = keys.issue("abc123", at(1_000_000));
         assert_eq!(keys.open(&v, at(1_000_000)).as_deref(), Some("abc123"));
-        assert_eq!(keys.open(&v, at(1_000_000 + 3599)).as_deref(), Some("abc123"));
+        assert_eq!(
+            keys.open(&v, at(1_000_000 + 3599)).as_deref(),
+            Some("abc123")
+        );
         assert_eq!(keys.open(&v, at(1_000_000 + 3600)), None);
         let other = Keys::new(Some("another key entirely, also long enough"), 1, false);
         assert_eq!(other.open(&v, at(1_000_000)), None);
@@ -192,7 +195,10 @@ mod tests {
         let c = c.to_str().unwrap();
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure"));
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, "a=1; rodeo_session=xyz; b=2".parse().unwrap());
+        h.insert(
+            header::COOKIE,
+            "a=1; rodeo_session=xyz; b=2".parse().unwrap(),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE), Some("xyz"));
     }
 

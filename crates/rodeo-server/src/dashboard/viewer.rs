@@ -182,9 +182,8 @@ pub(crate) async fn login(
 ) -> Response {
     let next = local_path(form.get("next"));
     let keys = &state.dashboard.keys;
-    let nonce_ok = cookie(&headers, LOGIN_COOKIE).is_some_and(|n| {
-        keys.check_csrf(n, form.get("_csrf").map_or("", String::as_str))
-    });
+    let nonce_ok = cookie(&headers, LOGIN_COOKIE)
+        .is_some_and(|n| keys.check_csrf(n, form.get("_csrf").map_or("", String::as_str)));
     if !nonce_ok || !same_origin(&headers) {
         return login_page(
             &state,
@@ -235,7 +234,9 @@ pub(crate) async fn logout(
         .into_response();
     }
     let mut r = super::see_other("/login");
-    r.headers_mut()
-        .append(header::SET_COOKIE, state.dashboard.keys.session_cookie(None));
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        state.dashboard.keys.session_cookie(None),
+    );
     r
 }

@@ -31,7 +31,9 @@ fn set_cookies(headers: &HeaderMap) -> Vec<(String, String)> {
 
 /// The value of the first hidden `_csrf` field on a page.
 fn csrf(html: &str) -> String {
-    let at = html.find("name=\"_csrf\" value=\"").expect("a form with a CSRF token");
+    let at = html
+        .find("name=\"_csrf\" value=\"")
+        .expect("a form with a CSRF token");
     let rest = &html[at + "name=\"_csrf\" value=\"".len()..];
     rest[..rest.find('"').unwrap()].to_owned()
 }
@@ -135,21 +137,22 @@ impl Visitor {
 /// Two services, staging and production, a drift, an incident with a note, flags.
 async fn seed(app: &TestApp) {
     let day = |n: i64| (Utc::now() - Duration::days(n)).to_rfc3339();
-    for (env, version, head) in [
-        ("staging", "1.2.0", 3),
-        ("production", "1.1.0", 2),
-    ] {
+    for (env, version, head) in [("staging", "1.2.0", 3), ("production", "1.1.0", 2)] {
         let commits: Vec<Value> = (1..=head)
             .map(|n| commit(n, (n > 1).then(|| n - 1), &day(10 - i64::from(n))))
             .collect();
-        app.deploy(json!({"service": "checkout", "environment": env, "version": version,
-            "commit_sha": sha(head), "finished_at": day(3), "commits": commits}))
-            .await;
-    }
-    app.deploy(json!({"service": "search", "environment": "production", "version": "7",
-        "commit_sha": sha(40), "finished_at": day(1),
-        "commits": [commit(40, None, &day(2))]}))
+        app.deploy(
+            json!({"service": "checkout", "environment": env, "version": version,
+            "commit_sha": sha(head), "finished_at": day(3), "commits": commits}),
+        )
         .await;
+    }
+    app.deploy(
+        json!({"service": "search", "environment": "production", "version": "7",
+        "commit_sha": sha(40), "finished_at": day(1),
+        "commits": [commit(40, None, &day(2))]}),
+    )
+    .await;
     let r = app
         .post(
             "/api/v1/incidents",
@@ -180,16 +183,49 @@ async fn every_page_renders_for_a_logged_in_token() {
     assert_eq!(v.login(&app.admin).await, (303, "/flags".to_owned()));
 
     let pages: [(&str, &[&str]); 12] = [
-        ("/", &["Deployment frequency", "Change failure rate", "Checkout errors", "checkout"]),
-        ("/environments", &["1.2.0", "1.1.0", "behind staging", "search"]),
-        ("/services/checkout", &["Lead time for changes", "Commits awaiting deployment", "change 3"]),
-        (&format!("/deployments/{deployment}"), &["checkout", "Commits shipped"]),
-        ("/compare?service=checkout&from=staging&to=production", &["change 3"]),
+        (
+            "/",
+            &[
+                "Deployment frequency",
+                "Change failure rate",
+                "Checkout errors",
+                "checkout",
+            ],
+        ),
+        (
+            "/environments",
+            &["1.2.0", "1.1.0", "behind staging", "search"],
+        ),
+        (
+            "/services/checkout",
+            &[
+                "Lead time for changes",
+                "Commits awaiting deployment",
+                "change 3",
+            ],
+        ),
+        (
+            &format!("/deployments/{deployment}"),
+            &["checkout", "Commits shipped"],
+        ),
+        (
+            "/compare?service=checkout&from=staging&to=production",
+            &["change 3"],
+        ),
         ("/incidents", &["Checkout errors"]),
-        (&format!("/incidents/{incident}"), &["Checkout errors", "What changed", "status-form"]),
+        (
+            &format!("/incidents/{incident}"),
+            &["Checkout errors", "What changed", "status-form"],
+        ),
         ("/flags", &["production"]),
-        ("/flags/production", &["new-checkout", "payments", "legacy-search"]),
-        ("/flags/production/new-checkout", &["toggle-form", "rollout-form", "kill-form", "&#34;$ref&#34;"]),
+        (
+            "/flags/production",
+            &["new-checkout", "payments", "legacy-search"],
+        ),
+        (
+            "/flags/production/new-checkout",
+            &["toggle-form", "rollout-form", "kill-form", "&#34;$ref&#34;"],
+        ),
         ("/events", &["deployment.", "flag.created"]),
         ("/tv", &["Open incidents", "Checkout errors"]),
     ];
@@ -205,7 +241,10 @@ async fn every_page_renders_for_a_logged_in_token() {
     assert_eq!(v.get("/flags/production/nope").await.0, 404);
     let (status, body) = v.get("/events?service=Not%20A%20Name").await;
     assert_eq!(status, 422);
-    assert!(body.contains("service"), "the error names the field: {body}");
+    assert!(
+        body.contains("service"),
+        "the error names the field: {body}"
+    );
     app.stop().await;
 }
 
@@ -286,8 +325,14 @@ async fn markup_in_names_messages_and_notes_renders_inert() {
         }
     }
     let page = v.page(&format!("/deployments/{id}")).await;
-    assert!(page.contains("&#60;script&#62;alert(&#39;commit&#39;)&#60;/script&#62;"), "{page}");
-    assert!(page.contains("&#60;svg/onload="), "the version is shown, as text");
+    assert!(
+        page.contains("&#60;script&#62;alert(&#39;commit&#39;)&#60;/script&#62;"),
+        "{page}"
+    );
+    assert!(
+        page.contains("&#60;svg/onload="),
+        "the version is shown, as text"
+    );
     let page = v.page(&format!("/incidents/{incident}")).await;
     assert!(page.contains("&#60;script&#62;alert(&#39;note&#39;)"));
     let page = v.page("/flags/production").await;
@@ -326,7 +371,10 @@ async fn pages_need_a_session_and_a_session_needs_a_live_token() {
         .await
         .unwrap();
     let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     assert_eq!(v.login(&reader).await, (303, "/flags".to_owned()));
     let session = v
         .cookies
@@ -335,7 +383,10 @@ async fn pages_need_a_session_and_a_session_needs_a_live_token() {
         .unwrap()
         .1
         .clone();
-    assert!(!session.contains(&reader), "the cookie never holds the secret");
+    assert!(
+        !session.contains(&reader),
+        "the cookie never holds the secret"
+    );
     let (status, _) = v.get("/").await;
     assert_eq!(status, 200);
 
@@ -384,7 +435,10 @@ async fn form_posts_need_the_csrf_token_the_origin_and_a_write_token() {
                 .json()
                 .await
                 .unwrap();
-            v["definition"]["state"].as_str().map(str::to_owned).unwrap_or(v["state"].to_string())
+            v["definition"]["state"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or(v["state"].to_string())
         }
     };
     let before = state(&app).await;
@@ -396,7 +450,12 @@ async fn form_posts_need_the_csrf_token_the_origin_and_a_write_token() {
     let events = app.event_count().await;
 
     assert_eq!(v.post(path, &[("enabled", "true")]).await.0, 403);
-    assert_eq!(v.post(path, &[("enabled", "true"), ("_csrf", "forged")]).await.0, 403);
+    assert_eq!(
+        v.post(path, &[("enabled", "true"), ("_csrf", "forged")])
+            .await
+            .0,
+        403
+    );
     let (status, _) = v
         .post_with(
             path,
@@ -405,11 +464,20 @@ async fn form_posts_need_the_csrf_token_the_origin_and_a_write_token() {
         )
         .await;
     assert_eq!(status, 403);
-    assert_eq!(app.event_count().await, events, "refused posts write nothing");
+    assert_eq!(
+        app.event_count().await,
+        events,
+        "refused posts write nothing"
+    );
     assert_eq!(state(&app).await, before);
 
-    let (status, to) = v.post(path, &[("enabled", "true"), ("_csrf", &token)]).await;
-    assert_eq!((status, to.as_str()), (303, "/flags/production/legacy-search"));
+    let (status, to) = v
+        .post(path, &[("enabled", "true"), ("_csrf", &token)])
+        .await;
+    assert_eq!(
+        (status, to.as_str()),
+        (303, "/flags/production/legacy-search")
+    );
     assert_ne!(state(&app).await, before);
     let last = &app.get_json("/api/v1/events?kind=flag.&limit=1").await["items"][0];
     assert_eq!(last["source"], "dashboard");
@@ -419,7 +487,10 @@ async fn form_posts_need_the_csrf_token_the_origin_and_a_write_token() {
 
     // Bad values name the field and change nothing.
     let (status, body) = v
-        .post("/flags/production/legacy-search/rollout", &[("percent", "140"), ("_csrf", &token)])
+        .post(
+            "/flags/production/legacy-search/rollout",
+            &[("percent", "140"), ("_csrf", &token)],
+        )
         .await;
     assert_eq!(status, 422);
     assert!(body.contains("percent"), "{body}");
@@ -440,7 +511,9 @@ async fn form_posts_need_the_csrf_token_the_origin_and_a_write_token() {
         )
         .await;
     assert_eq!(status, 303);
-    let deployment = app.get_json("/api/v1/deployments?service=checkout&environment=production").await["items"][0]["id"]
+    let deployment = app
+        .get_json("/api/v1/deployments?service=checkout&environment=production")
+        .await["items"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -456,7 +529,10 @@ async fn form_posts_need_the_csrf_token_the_origin_and_a_write_token() {
     assert_eq!(i["causes"], json!([deployment]));
     assert!(i["timeline"].to_string().contains("rolled back the canary"));
     let (status, body) = v
-        .post(&format!("/incidents/{incident}/cause"), &[("_csrf", &token), ("other", "abc")])
+        .post(
+            &format!("/incidents/{incident}/cause"),
+            &[("_csrf", &token), ("other", "abc")],
+        )
         .await;
     assert_eq!(status, 422);
     assert!(body.contains("deployments[0]"), "{body}");
@@ -484,7 +560,10 @@ async fn read_tokens_see_no_write_controls_and_cannot_post() {
     assert!(!page.contains("status-form") && !page.contains("note-form"));
     let token = csrf(&page);
     let (status, body) = v
-        .post("/flags/production/legacy-search/toggle", &[("enabled", "true"), ("_csrf", &token)])
+        .post(
+            "/flags/production/legacy-search/toggle",
+            &[("enabled", "true"), ("_csrf", &token)],
+        )
         .await;
     assert_eq!(status, 403);
     assert!(body.contains("write"), "{body}");
@@ -496,17 +575,28 @@ async fn public_mode_shows_pages_without_login_and_no_write_controls() {
     let app = spawn_with(|c| c.dashboard.public = true).await;
     seed(&app).await;
     let mut v = Visitor::new(&app);
-    for path in ["/", "/tv", "/environments", "/flags/production/new-checkout"] {
+    for path in [
+        "/",
+        "/tv",
+        "/environments",
+        "/flags/production/new-checkout",
+    ] {
         let page = v.page(path).await;
         assert!(!page.contains("method=\"post\""), "{path} shows a form");
     }
     let (status, _) = v
-        .post("/flags/production/legacy-search/toggle", &[("enabled", "true")])
+        .post(
+            "/flags/production/legacy-search/toggle",
+            &[("enabled", "true")],
+        )
         .await;
     assert_eq!(status, 403);
     // Logging in still gives write controls.
     v.login(&app.admin).await;
-    assert!(v.page("/flags/production/new-checkout").await.contains("toggle-form"));
+    assert!(v
+        .page("/flags/production/new-checkout")
+        .await
+        .contains("toggle-form"));
     app.stop().await;
 }
 
@@ -520,7 +610,10 @@ async fn pages_carry_a_strict_content_security_policy() {
         .await
         .unwrap();
     let csp = r.headers()["content-security-policy"].to_str().unwrap();
-    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     for asset in ["dashboard.css", "dashboard.js", "icon.svg"] {
         let r = app
@@ -534,7 +627,12 @@ async fn pages_carry_a_strict_content_security_policy() {
     app.stop().await;
 
     let off = spawn_with(|c| c.dashboard.enabled = false).await;
-    let r = off.client.get(format!("{}/", off.base)).send().await.unwrap();
+    let r = off
+        .client
+        .get(format!("{}/", off.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     off.stop().await;
 }
