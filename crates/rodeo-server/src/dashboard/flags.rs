@@ -287,63 +287,44 @@ fn optional(form: &BTreeMap<String, String>, name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-pub(crate) async fn toggle(
+/// The flag controls: `toggle` (`enabled`), `rollout` (`percent`, `variant`,
+/// `otherwise`) and `kill` (`variant`), through the same change as the API.
+pub(crate) async fn act(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path((env, key)): Path<(String, String)>,
-    Form(form): FormData,
-) -> Result<Response, PageError> {
-    let caller = viewer.writer(&headers, &form, &state)?;
-    let env = environment(&env)?;
-    let enabled = match form.get("enabled").map(String::as_str) {
-        Some("true") => true,
-        Some("false") => false,
-        _ => return Err(PageError::invalid("enabled", "must be true or false")),
-    };
-    let to = back(&env, &key);
-    change(&state, &caller, &env, FlagChange::Toggle { key, enabled }).await?;
-    Ok(see_other(&to))
-}
-
-pub(crate) async fn rollout(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Path((env, key)): Path<(String, String)>,
-    Form(form): FormData,
-) -> Result<Response, PageError> {
-    let caller = viewer.writer(&headers, &form, &state)?;
-    let env = environment(&env)?;
-    let percent = form
-        .get("percent")
-        .and_then(|p| p.trim().parse::<u8>().ok())
-        .filter(|p| *p <= 100)
-        .ok_or_else(|| PageError::invalid("percent", "must be a whole number from 0 to 100"))?;
-    let to = back(&env, &key);
-    let c = FlagChange::Rollout {
-        key,
-        percent,
-        variant: optional(&form, "variant"),
-        otherwise: optional(&form, "otherwise"),
-    };
-    change(&state, &caller, &env, c).await?;
-    Ok(see_other(&to))
-}
-
-pub(crate) async fn kill(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Path((env, key)): Path<(String, String)>,
+    Path((env, key, action)): Path<(String, String, String)>,
     Form(form): FormData,
 ) -> Result<Response, PageError> {
     let caller = viewer.writer(&headers, &form, &state)?;
     let env = environment(&env)?;
     let to = back(&env, &key);
-    let c = FlagChange::Kill {
-        key,
-        variant: optional(&form, "variant"),
+    let c = match action.as_str() {
+        "toggle" => FlagChange::Toggle {
+            key,
+            enabled: match form.get("enabled").map(String::as_str) {
+                Some("true") => true,
+                Some("false") => false,
+                _ => return Err(PageError::invalid("enabled", "must be true or false")),
+            },
+        },
+        "rollout" => FlagChange::Rollout {
+            key,
+            percent: form
+                .get("percent")
+                .and_then(|p| p.trim().parse::<u8>().ok())
+                .filter(|p| *p <= 100)
+                .ok_or_else(|| {
+                    PageError::invalid("percent", "must be a whole number from 0 to 100")
+                })?,
+            variant: optional(&form, "variant"),
+            otherwise: optional(&form, "otherwise"),
+        },
+        "kill" => FlagChange::Kill {
+            key,
+            variant: optional(&form, "variant"),
+        },
+        _ => return Err(PageError::not_found(format!("no flag action '{action}'"))),
     };
     change(&state, &caller, &env, c).await?;
     Ok(see_other(&to))

@@ -307,71 +307,68 @@ fn next_statuses(now: IncidentStatus) -> Vec<&'static str> {
         .collect()
 }
 
-type FormData = Form<BTreeMap<String, String>>;
-
 fn field<'a>(form: &'a BTreeMap<String, String>, name: &str) -> &'a str {
     form.get(name).map_or("", |s| s.trim())
 }
 
-/// Moves the incident to another status, with an optional note.
-pub(crate) async fn set_status(
+/// The incident forms: `status` (`status`, optional `note`), `notes` (`text`) and
+/// `cause` (ticked `cause` deployments and typed `other` ids; none says "no deployment
+/// caused this"), through the same change as the API.
+pub(crate) async fn act(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): FormData,
-) -> Result<Response, PageError> {
-    let caller = viewer.writer(&headers, &form, &state)?;
-    let status = IncidentStatus::parse(field(&form, "status")).ok_or_else(|| {
-        PageError::invalid(
-            "status",
-            "must be open, acknowledged, mitigated, resolved or closed",
-        )
-    })?;
-    let note = Some(field(&form, "note").to_owned()).filter(|n| !n.is_empty());
-    let c = IncidentChange::Status {
-        status,
-        at: Some(rodeo_domain::now()),
-        note,
-    };
-    let _ = change(&state, &caller, &id, c).await?;
-    Ok(see_other(&format!("/incidents/{id}")))
-}
-
-pub(crate) async fn note(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): FormData,
-) -> Result<Response, PageError> {
-    let caller = viewer.writer(&headers, &form, &state)?;
-    let text = field(&form, "text");
-    if text.is_empty() {
-        return Err(PageError::invalid("text", "must not be empty"));
-    }
-    let c = IncidentChange::Note {
-        text: text.to_owned(),
-        at: Some(rodeo_domain::now()),
-    };
-    let _ = change(&state, &caller, &id, c).await?;
-    Ok(see_other(&format!("/incidents/{id}#timeline")))
-}
-
-/// Names the causing deployments: the ticked ones (`cause` fields) plus any ids typed
-/// into `other`; none ticked says "no deployment caused this".
-pub(crate) async fn set_cause(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, String)>,
     // Checkboxes repeat a name, which a map cannot hold: the pairs, in order.
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let form: BTreeMap<String, String> = pairs.iter().cloned().collect();
     let caller = viewer.writer(&headers, &form, &state)?;
+    let (c, anchor) = match action.as_str() {
+        "status" => (status_change(&form)?, ""),
+        "notes" => (note_change(&form)?, "#timeline"),
+        "cause" => (cause_change(&pairs, &form)?, "#cause"),
+        _ => {
+            return Err(PageError::not_found(format!(
+                "no incident action '{action}'"
+            )))
+        }
+    };
+    let _ = change(&state, &caller, &id, c).await?;
+    Ok(see_other(&format!("/incidents/{id}{anchor}")))
+}
+
+fn status_change(form: &BTreeMap<String, String>) -> Result<IncidentChange, PageError> {
+    let status = IncidentStatus::parse(field(form, "status")).ok_or_else(|| {
+        PageError::invalid(
+            "status",
+            "must be open, acknowledged, mitigated, resolved or closed",
+        )
+    })?;
+    Ok(IncidentChange::Status {
+        status,
+        at: Some(rodeo_domain::now()),
+        note: Some(field(form, "note").to_owned()).filter(|n| !n.is_empty()),
+    })
+}
+
+fn note_change(form: &BTreeMap<String, String>) -> Result<IncidentChange, PageError> {
+    let text = field(form, "text");
+    if text.is_empty() {
+        return Err(PageError::invalid("text", "must not be empty"));
+    }
+    Ok(IncidentChange::Note {
+        text: text.to_owned(),
+        at: Some(rodeo_domain::now()),
+    })
+}
+
+fn cause_change(
+    pairs: &[(String, String)],
+    form: &BTreeMap<String, String>,
+) -> Result<IncidentChange, PageError> {
     let mut deployments = Vec::new();
-    let typed = field(&form, "other");
+    let typed = field(form, "other");
     let picked = pairs
         .iter()
         .filter(|(k, _)| k == "cause")
@@ -395,10 +392,8 @@ pub(crate) async fn set_cause(
             deployments.push(d);
         }
     }
-    let c = IncidentChange::SetCauses {
+    Ok(IncidentChange::SetCauses {
         deployments,
         automatic: false,
-    };
-    let _ = change(&state, &caller, &id, c).await?;
-    Ok(see_other(&format!("/incidents/{id}#cause")))
+    })
 }

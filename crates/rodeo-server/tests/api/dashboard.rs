@@ -67,10 +67,9 @@ impl Visitor {
         }
     }
 
-    async fn get(&mut self, path: &str) -> (u16, String) {
-        let r = self
-            .client
-            .get(format!("{}{path}", self.base))
+    /// Sends with the kept cookies; returns the status and the `Location` (or the body).
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> (u16, String) {
+        let r = req
             .header("cookie", self.cookie_header())
             .send()
             .await
@@ -85,7 +84,11 @@ impl Visitor {
         (status, location.unwrap_or(body))
     }
 
-    /// Posts a form; returns the status and the `Location` (or the body).
+    async fn get(&mut self, path: &str) -> (u16, String) {
+        let req = self.client.get(format!("{}{path}", self.base));
+        self.send(req).await
+    }
+
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
         self.post_with(path, form, None).await
     }
@@ -96,23 +99,11 @@ impl Visitor {
         form: &[(&str, &str)],
         origin: Option<&str>,
     ) -> (u16, String) {
-        let mut req = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("cookie", self.cookie_header())
-            .form(form);
+        let mut req = self.client.post(format!("{}{path}", self.base)).form(form);
         if let Some(o) = origin {
             req = req.header("origin", o);
         }
-        let r = req.send().await.unwrap();
-        self.remember(r.headers());
-        let status = r.status().as_u16();
-        let location = r
-            .headers()
-            .get(LOCATION)
-            .map(|l| l.to_str().unwrap().to_owned());
-        let body = r.text().await.unwrap();
-        (status, location.unwrap_or(body))
+        self.send(req).await
     }
 
     /// Logs in with `token`; returns the status and where it sent us.
@@ -536,6 +527,14 @@ async fn form_posts_need_the_csrf_token_the_origin_and_a_write_token() {
         .await;
     assert_eq!(status, 422);
     assert!(body.contains("deployments[0]"), "{body}");
+
+    let (status, _) = v
+        .post(
+            "/flags/production/legacy-search/explode",
+            &[("_csrf", &token)],
+        )
+        .await;
+    assert_eq!(status, 404, "an unknown action is no route, not a write");
 
     // Logging out clears the cookie.
     let (status, to) = v.post("/logout", &[("_csrf", &token)]).await;
