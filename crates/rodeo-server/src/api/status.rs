@@ -86,14 +86,7 @@ pub(crate) async fn compare(
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
     let from = resolve(&state, &service, "from", q.from, q.from_version, q.from_sha).await?;
     let to = resolve(&state, &service, "to", q.to, q.to_version, q.to_sha).await?;
-    let ahead = state
-        .store
-        .changes_between(&from.sha, Some(&to.sha), None, limit)
-        .await?;
-    let behind = state
-        .store
-        .changes_between(&to.sha, Some(&from.sha), None, limit)
-        .await?;
+    let (ahead, behind) = both_ways(&state, &from.sha, &to.sha, limit).await?;
     Ok(Json(Comparison {
         service,
         from,
@@ -102,6 +95,21 @@ pub(crate) async fn compare(
         behind,
     })
     .into_response())
+}
+
+/// Commits in `from` and not in `to` (ahead), and the other way round (behind), at most
+/// `limit` each, read concurrently.
+pub(crate) async fn both_ways(
+    state: &AppState,
+    from: &Sha,
+    to: &Sha,
+    limit: u32,
+) -> Result<(Changes, Changes), ApiError> {
+    let (ahead, behind) = tokio::try_join!(
+        state.store.changes_between(from, Some(to), None, limit),
+        state.store.changes_between(to, Some(from), None, limit),
+    )?;
+    Ok((ahead, behind))
 }
 
 pub(crate) async fn resolve(

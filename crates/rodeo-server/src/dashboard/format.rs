@@ -1,7 +1,7 @@
 //! How values read on a page: ages, times, durations, percentages, bands. Strings
 //! made here are text; the templates escape them.
 
-use rodeo_domain::{DeploymentKind, DeploymentStatus, Timestamp};
+use rodeo_domain::{DeploymentStatus, Timestamp};
 use rodeo_metrics::Band;
 
 /// "45s", "12m", "3.5h", "2.1d"; "—" for what is not a duration.
@@ -72,10 +72,6 @@ pub(crate) fn status(s: DeploymentStatus) -> &'static str {
         DeploymentStatus::Failed => "failed",
         DeploymentStatus::RolledBack => "rolled back",
     }
-}
-
-pub(crate) fn kind(k: DeploymentKind) -> &'static str {
-    k.as_str()
 }
 
 /// Links are only made of http(s) URLs; anything else (`javascript:`, `data:`) is shown

@@ -155,7 +155,6 @@ pub(crate) async fn overview(
 #[derive(askama::Template)]
 #[template(path = "tv.html")]
 struct Tv {
-    layout: Layout,
     tiles: Vec<Tile>,
     window_days: i64,
     refresh_secs: u32,
@@ -168,7 +167,8 @@ struct Tv {
 /// The information radiator: large type, no navigation, reloads itself.
 pub(crate) async fn tv(
     State(state): State<AppState>,
-    viewer: Viewer,
+    // Only to require a session (or public mode): the screen shows no navigation.
+    _viewer: Viewer,
 ) -> Result<Response, PageError> {
     let now = rodeo_domain::now();
     let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
@@ -192,10 +192,7 @@ pub(crate) async fn tv(
         .iter()
         .filter(|d| d.started_at >= midnight)
         .collect();
-    let mut layout = viewer.layout("TV", "tv");
-    layout.live = true;
     html(&Tv {
-        layout,
         tiles: tiles(&figures).into_iter().take(4).collect(),
         window_days: figures.window.length().num_days(),
         refresh_secs: state.config.dashboard.tv_refresh_secs.max(5),

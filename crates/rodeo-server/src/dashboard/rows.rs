@@ -2,7 +2,7 @@
 //! tiles, shaped for the templates.
 
 use rodeo_domain::{Deployment, DeploymentKind, DeploymentStatus, Event, Incident, Timestamp};
-use rodeo_metrics::Dora;
+use rodeo_metrics::{Band, Dora};
 
 use super::format::{self, ago, iso, percent, seconds};
 use super::metrics_cache::Figures;
@@ -34,7 +34,7 @@ impl DeployRow {
             version: d.version.clone(),
             status: format::status(d.status),
             status_class: status_class(d.status),
-            kind: format::kind(d.kind),
+            kind: d.kind.as_str(),
             rollback: d.kind == DeploymentKind::Rollback,
             who: d.created_by.clone(),
             ago: ago(at, now),
@@ -193,132 +193,148 @@ fn trend(now: Option<f64>, before: Option<f64>, good: Good, days: i64) -> (Strin
     )
 }
 
+/// One of the five keys as a tile shows it: what is compared with the previous window
+/// and drawn per week, how the value and its detail read, and which way is better.
+struct Key {
+    name: &'static str,
+    good: Good,
+    unit: Unit,
+    /// Compared against the previous window.
+    compared: fn(&Dora) -> Option<f64>,
+    /// One point per week of the sparkline.
+    weekly: fn(&Dora) -> Option<f64>,
+    weekly_label: &'static str,
+    /// `None`: DORA defines no bands for it.
+    band: Option<fn(&Dora) -> Option<Band>>,
+    value: fn(&Dora) -> String,
+    detail: fn(&Dora, i64) -> String,
+}
+
+fn secs(s: Option<i64>) -> Option<f64> {
+    s.map(|s| s as f64)
+}
+
+fn duration(s: Option<i64>) -> String {
+    s.map_or("—".into(), |s| seconds(s as f64))
+}
+
+const KEYS: [Key; 5] = [
+    Key {
+        name: "Deployment frequency",
+        good: Good::Higher,
+        unit: Unit::Count,
+        compared: |d| d.deployment_frequency.per_day,
+        weekly: |d| Some(f64::from(d.deployment_frequency.count)),
+        weekly_label: "Deployments per week",
+        band: Some(|d| d.deployment_frequency.band),
+        value: |d| match (
+            d.deployment_frequency.per_day,
+            d.deployment_frequency.per_week,
+        ) {
+            (Some(n), _) if n >= 1.0 => format!("{n:.1} / day"),
+            (_, Some(w)) => format!("{w:.1} / week"),
+            _ => "—".into(),
+        },
+        detail: |d, days| {
+            format!(
+                "{} production deployments in {days} days",
+                d.deployment_frequency.count
+            )
+        },
+    },
+    Key {
+        name: "Lead time for changes",
+        good: Good::Lower,
+        unit: Unit::Seconds,
+        compared: |d| secs(d.lead_time.median_seconds),
+        weekly: |d| secs(d.lead_time.median_seconds),
+        weekly_label: "Median lead time per week",
+        band: Some(|d| d.lead_time.band),
+        value: |d| duration(d.lead_time.median_seconds),
+        detail: |d, _| {
+            format!(
+                "median of {} commits; p90 {}",
+                d.lead_time.count,
+                duration(d.lead_time.p90_seconds)
+            )
+        },
+    },
+    Key {
+        name: "Change failure rate",
+        good: Good::Lower,
+        unit: Unit::Ratio,
+        compared: |d| d.change_failure_rate.ratio,
+        weekly: |d| d.change_failure_rate.ratio,
+        weekly_label: "Change failure rate per week",
+        band: Some(|d| d.change_failure_rate.band),
+        value: |d| d.change_failure_rate.ratio.map_or("—".into(), percent),
+        detail: |d, _| {
+            let c = &d.change_failure_rate;
+            format!("{} of {} deployments failed", c.failed, c.total)
+        },
+    },
+    Key {
+        name: "Failed deployment recovery time",
+        good: Good::Lower,
+        unit: Unit::Seconds,
+        compared: |d| secs(d.recovery_time.median_seconds),
+        weekly: |d| secs(d.recovery_time.median_seconds),
+        weekly_label: "Median recovery time per week",
+        band: Some(|d| d.recovery_time.band),
+        value: |d| duration(d.recovery_time.median_seconds),
+        detail: |d, _| {
+            let r = &d.recovery_time;
+            format!(
+                "median of {} recoveries; {} unrecovered",
+                r.count, r.unrecovered
+            )
+        },
+    },
+    Key {
+        name: "Rework rate",
+        good: Good::Lower,
+        unit: Unit::Ratio,
+        compared: |d| d.rework_rate.ratio,
+        weekly: |d| d.rework_rate.ratio,
+        weekly_label: "Rework rate per week",
+        band: None,
+        value: |d| d.rework_rate.ratio.map_or("—".into(), percent),
+        detail: |d, _| {
+            let r = &d.rework_rate;
+            format!(
+                "{} of {} deployments were hotfixes or rollbacks",
+                r.rework, r.total
+            )
+        },
+    },
+];
+
+/// The five keys as tiles, in DORA's order.
 pub(crate) fn tiles(f: &Figures) -> Vec<Tile> {
     let days = f.window.length().num_days();
-    let series = |pick: &dyn Fn(&Dora) -> Option<f64>| -> Vec<Option<f64>> {
-        f.weeks.iter().map(|(_, d)| pick(d)).collect()
-    };
-    let (c, p) = (&f.current, &f.previous);
-    let mut out = Vec::with_capacity(5);
-
-    let df = &c.deployment_frequency;
-    let value = match (df.per_day, df.per_week) {
-        (Some(d), _) if d >= 1.0 => format!("{d:.1} / day"),
-        (_, Some(w)) => format!("{w:.1} / week"),
-        _ => "—".into(),
-    };
-    let (t, tc) = trend(
-        df.per_day,
-        p.deployment_frequency.per_day,
-        Good::Higher,
-        days,
-    );
-    let (bc, b) = format::band(df.band);
-    out.push(Tile {
-        name: "Deployment frequency",
-        value,
-        detail: format!("{} production deployments in {days} days", df.count),
-        band_class: bc,
-        band: b,
-        trend: t,
-        trend_class: tc,
-        spark: sparkline(
-            &series(&|d| Some(f64::from(d.deployment_frequency.count))),
-            "Deployments per week",
-            Unit::Count,
-        ),
-    });
-
-    let lt = &c.lead_time;
-    let secs = |s: Option<i64>| s.map(|s| s as f64);
-    let (t, tc) = trend(
-        secs(lt.median_seconds),
-        secs(p.lead_time.median_seconds),
-        Good::Lower,
-        days,
-    );
-    let (bc, b) = format::band(lt.band);
-    out.push(Tile {
-        name: "Lead time for changes",
-        value: lt.median_seconds.map_or("—".into(), |s| seconds(s as f64)),
-        detail: format!(
-            "median of {} commits; p90 {}",
-            lt.count,
-            lt.p90_seconds.map_or("—".into(), |s| seconds(s as f64))
-        ),
-        band_class: bc,
-        band: b,
-        trend: t,
-        trend_class: tc,
-        spark: sparkline(
-            &series(&|d| secs(d.lead_time.median_seconds)),
-            "Median lead time per week",
-            Unit::Seconds,
-        ),
-    });
-
-    let cfr = &c.change_failure_rate;
-    let (t, tc) = trend(cfr.ratio, p.change_failure_rate.ratio, Good::Lower, days);
-    let (bc, b) = format::band(cfr.band);
-    out.push(Tile {
-        name: "Change failure rate",
-        value: cfr.ratio.map_or("—".into(), percent),
-        detail: format!("{} of {} deployments failed", cfr.failed, cfr.total),
-        band_class: bc,
-        band: b,
-        trend: t,
-        trend_class: tc,
-        spark: sparkline(
-            &series(&|d| d.change_failure_rate.ratio),
-            "Change failure rate per week",
-            Unit::Ratio,
-        ),
-    });
-
-    let rt = &c.recovery_time;
-    let (t, tc) = trend(
-        secs(rt.median_seconds),
-        secs(p.recovery_time.median_seconds),
-        Good::Lower,
-        days,
-    );
-    let (bc, b) = format::band(rt.band);
-    out.push(Tile {
-        name: "Failed deployment recovery time",
-        value: rt.median_seconds.map_or("—".into(), |s| seconds(s as f64)),
-        detail: format!(
-            "median of {} recoveries; {} unrecovered",
-            rt.count, rt.unrecovered
-        ),
-        band_class: bc,
-        band: b,
-        trend: t,
-        trend_class: tc,
-        spark: sparkline(
-            &series(&|d| secs(d.recovery_time.median_seconds)),
-            "Median recovery time per week",
-            Unit::Seconds,
-        ),
-    });
-
-    let rw = &c.rework_rate;
-    let (t, tc) = trend(rw.ratio, p.rework_rate.ratio, Good::Lower, days);
-    out.push(Tile {
-        name: "Rework rate",
-        value: rw.ratio.map_or("—".into(), percent),
-        detail: format!(
-            "{} of {} deployments were hotfixes or rollbacks",
-            rw.rework, rw.total
-        ),
-        band_class: "none",
-        band: "No band",
-        trend: t,
-        trend_class: tc,
-        spark: sparkline(
-            &series(&|d| d.rework_rate.ratio),
-            "Rework rate per week",
-            Unit::Ratio,
-        ),
-    });
-    out
+    KEYS.iter()
+        .map(|k| {
+            let (trend, trend_class) = trend(
+                (k.compared)(&f.current),
+                (k.compared)(&f.previous),
+                k.good,
+                days,
+            );
+            let (band_class, band) = match k.band {
+                Some(of) => format::band(of(&f.current)),
+                None => ("none", "No band"),
+            };
+            let weekly: Vec<Option<f64>> = f.weeks.iter().map(|(_, d)| (k.weekly)(d)).collect();
+            Tile {
+                name: k.name,
+                value: (k.value)(&f.current),
+                detail: (k.detail)(&f.current, days),
+                band_class,
+                band,
+                trend,
+                trend_class,
+                spark: sparkline(&weekly, k.weekly_label, k.unit),
+            }
+        })
+        .collect()
 }

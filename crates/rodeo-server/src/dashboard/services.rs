@@ -16,7 +16,7 @@ use super::overview::{figures, matrix};
 use super::plot::{self, Chart, Marker, MarkerKind, Series, Style, Unit};
 use super::rows::{tiles, DeployRow, IncidentRow, Tile};
 use super::{html, Layout, PageError, Viewer};
-use crate::api::status::resolve;
+use crate::api::status::{both_ways, resolve};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -489,14 +489,7 @@ pub(crate) async fn compare(
     let from = resolve(&state, &svc, "from", fe, fv, fs).await?;
     let to = resolve(&state, &svc, "to", te, tv, ts).await?;
     let limit = 500;
-    let ahead = state
-        .store
-        .changes_between(&from.sha, Some(&to.sha), None, limit)
-        .await?;
-    let behind = state
-        .store
-        .changes_between(&to.sha, Some(&from.sha), None, limit)
-        .await?;
+    let (ahead, behind) = both_ways(&state, &from.sha, &to.sha, limit).await?;
     let name = |e: &crate::api::status::End| match &e.version {
         Some(v) if e.by != "version" => format!("{} ({v})", e.value),
         _ => e.value.clone(),

@@ -76,7 +76,6 @@ impl Viewer {
             user: self.token.as_ref().map(|t| t.name.to_string()),
             can_write: self.can_write(),
             csrf: self.csrf.clone(),
-            live: true,
         }
     }
 
@@ -112,8 +111,6 @@ pub(crate) struct Layout {
     pub(crate) user: Option<String>,
     pub(crate) can_write: bool,
     pub(crate) csrf: String,
-    /// The page updates itself when the ledger changes.
-    pub(crate) live: bool,
 }
 
 impl Layout {
