@@ -112,6 +112,7 @@ impl SqliteStore {
         let mut conn = connection::open_writer(path, &options)?;
         let now = rodeo_domain::to_micros(chrono::Utc::now());
         migrate::run(&mut conn, now)?;
+        write::packs::fill_if_missing(&mut conn)?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         let checkpointer = Checkpointer::start(connection::open_writer(path, &options)?)
             .map_err(StoreError::database)?;

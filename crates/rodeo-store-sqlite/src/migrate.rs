@@ -49,6 +49,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "flags",
         sql: include_str!("../migrations/0007_flags.sql"),
     },
+    Migration {
+        version: 8,
+        name: "first_shipment_packs",
+        sql: include_str!("../migrations/0008_first_shipment_packs.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

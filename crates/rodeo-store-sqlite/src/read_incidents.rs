@@ -1,13 +1,14 @@
 //! Reads for incidents and the delivery metrics.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use rodeo_domain::{
     from_micros, to_micros, Deployment, DeploymentKind, DeploymentStatus, EnvironmentName,
     Incident, Page, ServiceName, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
 };
-use rodeo_metrics::{Facts, FirstShipment, ProdDeployment, PullRequestShipment, PullRequestTimes};
+use rodeo_metrics::{Facts, ProdDeployment};
+use rodeo_store::pack::Unpacker;
 use rodeo_store::{FactsQuery, FinishedFilter, IncidentFilter, StoreError};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
@@ -193,61 +194,30 @@ pub(crate) fn metric_facts(conn: &Connection, q: &FactsQuery) -> Result<Facts> {
     drop((in_range, after, before));
 
     let ids: HashSet<i64> = deployments.iter().map(|d| d.id).collect();
-    let mut first_shipments = Vec::new();
-    let mut pull_requests = Vec::new();
-    let mut firsts = tx.prepare_cached(
-        "SELECT deployment_id, deployed_at, committed_at, author,
-                pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author
-         FROM first_shipments
-         WHERE service = ?1 AND deployed_at >= ?2 AND deployed_at < ?3",
+    // The first shipments come packed per deployment (see `write::packs`).
+    let (mut first_shipments, mut pull_requests) = (Vec::new(), Vec::new());
+    let mut packs = tx.prepare_cached(
+        "SELECT deployment_id, deployed_at, commits FROM first_shipment_packs
+         WHERE service = ?1 AND deployed_at >= ?2 AND deployed_at < ?3
+         ORDER BY deployed_at, deployment_id",
     )?;
-    let mut authors: HashMap<String, Arc<str>> = HashMap::new();
+    let mut unpacker = Unpacker::new();
     for service in &services {
         let name = Arc::new(ServiceName::parse(service).map_err(StoreError::database)?);
-        let mut rows = firsts.query(params![service, from, to])?;
+        let mut rows = packs.query(params![service, from, to])?;
         while let Some(r) = rows.next()? {
-            let mut intern = |idx: usize| -> rusqlite::Result<Arc<str>> {
-                let author = r.get_ref(idx)?.as_str().map_err(rusqlite::Error::from)?;
-                Ok(match authors.get(author) {
-                    Some(a) => Arc::clone(a),
-                    None => {
-                        let a: Arc<str> = Arc::from(author);
-                        authors.insert(author.to_owned(), Arc::clone(&a));
-                        a
-                    }
-                })
-            };
-            let author = intern(3)?;
-            let opened: Option<i64> = r.get(4)?;
-            let merged: Option<i64> = r.get(5)?;
-            let has_author = r
-                .get_ref(7)?
-                .as_str_or_null()
-                .map_err(rusqlite::Error::from)?
-                .is_some();
-            let deployed_at = from_micros(r.get(1)?);
-            if let (Some(opened), Some(merged), true) = (opened, merged, has_author) {
-                pull_requests.push(PullRequestShipment {
-                    service: Arc::clone(&name),
-                    deployed_at,
-                    times: PullRequestTimes {
-                        first_commit_at: r.get::<_, Option<i64>>(6)?.map(from_micros),
-                        opened_at: from_micros(opened),
-                        merged_at: from_micros(merged),
-                        author: intern(7)?,
-                    },
-                });
-            }
-            first_shipments.push(FirstShipment {
-                service: Arc::clone(&name),
-                deployment_id: r.get(0)?,
-                deployed_at,
-                committed_at: from_micros(r.get(2)?),
-                author,
-            });
+            let bytes = r.get_ref(2)?.as_blob().map_err(rusqlite::Error::from)?;
+            unpacker.unpack(
+                &name,
+                r.get(0)?,
+                r.get(1)?,
+                bytes,
+                &mut first_shipments,
+                &mut pull_requests,
+            )?;
         }
     }
-    drop(firsts);
+    drop(packs);
 
     let wanted: BTreeSet<&str> = services.iter().map(String::as_str).collect();
     let mut docs: Vec<String> = tx

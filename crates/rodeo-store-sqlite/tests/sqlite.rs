@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use chrono::{TimeZone, Utc};
 use rodeo_domain::{
-    Command, DeploymentKind, DeploymentStatus, EnvironmentName, NewDeployment, Outcome,
+    Command, Commit, DeploymentKind, DeploymentStatus, EnvironmentName, NewDeployment, Outcome,
     ServiceName, Sha, Source, TeamName, WriteContext,
 };
-use rodeo_store::{Store, StoreError, Written};
+use rodeo_store::{FactsQuery, Store, StoreError, Written};
 use rodeo_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 fn ctx() -> WriteContext {
@@ -387,4 +387,58 @@ async fn calls_failing_after_writing_leave_no_trace_in_their_group() {
     assert_eq!(count("commits.recorded"), 65);
     assert_eq!(count("deployment.finished"), 65);
     assert_eq!(events.items.len(), 3 * 65 + 1, "and the environment");
+}
+
+/// A database from before the first-shipment packs (migration 0008) gets them built at
+/// open: the metrics read the same first shipments as the rollup holds.
+#[tokio::test]
+async fn first_shipment_packs_are_built_for_an_upgraded_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rodeo.db");
+    let store = open(&path);
+    let t = Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).unwrap();
+    let commits: Vec<Commit> = (1..=5u32)
+        .map(|n| Commit {
+            sha: Sha::parse(&format!("{n:040x}")).unwrap(),
+            parents: if n == 1 {
+                vec![]
+            } else {
+                vec![Sha::parse(&format!("{:040x}", n - 1)).unwrap()]
+            },
+            author: if n == 3 { "renovate[bot]" } else { "Ada" }.into(),
+            author_email: None,
+            authored_at: t,
+            committed_at: t + chrono::Duration::minutes(n.into()),
+            message: format!("change {n}"),
+            repository: None,
+            services: vec![],
+        })
+        .collect();
+    let production = Command::CreateEnvironment {
+        name: EnvironmentName::parse("production").unwrap(),
+        production: true,
+        order: 1,
+    };
+    store
+        .execute(ctx(), vec![Command::RecordCommits { commits }, production])
+        .await
+        .unwrap();
+    record(&store, 2).await;
+    record(&store, 5).await;
+    let query = FactsQuery {
+        services: None,
+        from: t - chrono::Duration::days(1),
+        to: t + chrono::Duration::days(2),
+    };
+    let before = store.metric_facts(&query).await.unwrap();
+    assert_eq!(before.first_shipments.len(), 5, "{before:?}");
+    store.close().await;
+
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("DELETE FROM first_shipment_packs", [])
+        .unwrap();
+    drop(conn);
+    let store = open(&path);
+    assert_eq!(store.metric_facts(&query).await.unwrap(), before);
+    store.close().await;
 }

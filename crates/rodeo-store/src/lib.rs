@@ -24,6 +24,7 @@ pub use rodeo_metrics::Facts;
 mod error;
 pub mod flags;
 pub mod logic;
+pub mod pack;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;

@@ -12,6 +12,7 @@ use rodeo_store::StoreError;
 use rusqlite::params;
 
 use super::commits::Fresh;
+use super::packs;
 use super::Call;
 use crate::error::Result;
 use crate::graph::Between;
@@ -281,6 +282,20 @@ impl Call<'_> {
         let Some(finished) = d.finished_at.filter(|_| production) else {
             return Ok(());
         };
+        let finished = to_micros(finished);
+        // The deployments that held commits this one takes over lose them: their packs
+        // are rebuilt with this one's.
+        let mut changed: Vec<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT DISTINCT f.deployment_id
+                 FROM deployment_changes dc JOIN commits c ON c.sha = dc.sha
+                 JOIN first_shipments f ON f.service = ?1 AND f.commit_id = c.id
+                 WHERE dc.deployment_id = ?3 AND (?2, ?3) < (f.deployed_at, f.deployment_id)",
+            )?
+            .query_map(params![d.service.as_str(), finished, d.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        changed.push(d.id);
         self.conn
             .prepare_cached(
                 "INSERT INTO first_shipments
@@ -298,7 +313,8 @@ impl Call<'_> {
                      WHERE (excluded.deployed_at, excluded.deployment_id)
                          < (first_shipments.deployed_at, first_shipments.deployment_id)",
             )?
-            .execute(params![d.service.as_str(), to_micros(finished), d.id])?;
+            .execute(params![d.service.as_str(), finished, d.id])?;
+        packs::repack(self.conn, &changed)?;
         self.attach_shipped_pull_requests(d.id)
     }
 
@@ -322,7 +338,7 @@ impl Call<'_> {
                AND d.finished_at IS NOT NULL
              GROUP BY d.service, c.id;",
         )?;
-        Ok(())
+        packs::repack_all(self.conn)
     }
 
     fn insert_deployment(&mut self, d: &mut Deployment) -> Result<()> {

@@ -14,6 +14,7 @@ mod commits;
 mod deployments;
 mod flags;
 mod incidents;
+pub(crate) mod packs;
 mod projections;
 mod pull_requests;
 

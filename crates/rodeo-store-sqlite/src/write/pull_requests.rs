@@ -6,6 +6,7 @@
 use rodeo_domain::Sha;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use super::packs;
 use super::Call;
 use crate::error::Result;
 use crate::graph;
@@ -47,17 +48,20 @@ impl Call<'_> {
             }
         }
         // `service IN (...)` lets the (service, commit_id) index find the rows.
-        self.conn
+        let changed: Vec<i64> = self
+            .conn
             .prepare_cached(
                 "UPDATE first_shipments
                  SET (pr_opened_at, pr_merged_at, pr_first_commit_at, pr_author) = (
                      SELECT created_at, merged_at, first_commit_at, author FROM pull_requests
                      WHERE repository = ?1 AND number = ?2)
                  WHERE service IN (SELECT name FROM services)
-                   AND commit_id = (SELECT id FROM commits WHERE sha = ?3)",
+                   AND commit_id = (SELECT id FROM commits WHERE sha = ?3)
+                 RETURNING deployment_id",
             )?
-            .execute(params![repository, number, merge])?;
-        Ok(())
+            .query_map(params![repository, number, merge], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        packs::repack(self.conn, &changed)
     }
 
     /// After deployment `id` recorded first shipments: the merged pull requests whose
