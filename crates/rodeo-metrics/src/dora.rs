@@ -2,6 +2,7 @@
 //! function below implements one of them and says which.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use rodeo_domain::{DeploymentKind, DeploymentStatus, ServiceName, Timestamp};
 
@@ -531,13 +532,18 @@ pub fn dora_by_service_in(
             f.shipments.push(s);
         }
     }
+    let mut split: Vec<(ServiceName, Facts)> = split.into_iter().collect();
+    // First shipments come in runs of one service sharing one `Arc` (as the stores read
+    // them): look a service up when the run changes, not for each of half a million.
+    let mut same_run = RunLookup::default();
     for s in facts.first_shipments {
-        if let Some(f) = split.get_mut(&s.service) {
+        if let Some(f) = same_run.get(&mut split, &s.service) {
             f.first_shipments.push(s);
         }
     }
+    let mut same_run = RunLookup::default();
     for p in facts.pull_requests {
-        if let Some(f) = split.get_mut(&p.service) {
+        if let Some(f) = same_run.get(&mut split, &p.service) {
             f.pull_requests.push(p);
         }
     }
@@ -546,12 +552,11 @@ pub fn dora_by_service_in(
         let services: BTreeSet<&ServiceName> =
             i.causes.iter().filter_map(|c| service_of.get(c)).collect();
         for service in services {
-            if let Some(f) = split.get_mut(service) {
-                f.incidents.push(i.clone());
+            if let Some(at) = place(&split, service) {
+                split[at].1.incidents.push(i.clone());
             }
         }
     }
-    let split: Vec<(ServiceName, Facts)> = split.into_iter().collect();
     let each = |part: &[(ServiceName, Facts)]| -> Vec<(ServiceName, Vec<Dora>)> {
         part.iter()
             .map(|(service, f)| {
@@ -575,6 +580,38 @@ pub fn dora_by_service_in(
         }
         out
     })
+}
+
+/// Finds a service's place in the split (sorted by name), remembering the last service
+/// `Arc` it found so a run of items sharing it skips the search.
+#[derive(Default)]
+struct RunLookup {
+    last: Option<(*const ServiceName, usize)>,
+}
+
+impl RunLookup {
+    fn get<'m>(
+        &mut self,
+        split: &'m mut [(ServiceName, Facts)],
+        service: &Arc<ServiceName>,
+    ) -> Option<&'m mut Facts> {
+        let ptr = Arc::as_ptr(service);
+        let at = match self.last {
+            // The `Arc` is kept alive by the item just moved into the split, so its
+            // address cannot be reused for another service while it is remembered.
+            Some((p, at)) if p == ptr => at,
+            _ => {
+                let at = place(split, service)?;
+                self.last = Some((ptr, at));
+                at
+            }
+        };
+        split.get_mut(at).map(|(_, f)| f)
+    }
+}
+
+fn place(split: &[(ServiceName, Facts)], service: &ServiceName) -> Option<usize> {
+    split.binary_search_by(|(s, _)| s.cmp(service)).ok()
 }
 
 fn seconds(d: chrono::Duration) -> f64 {

@@ -15,3 +15,8 @@ CREATE INDEX first_shipment_packs_by_time ON first_shipment_packs (service, depl
 
 -- Rebuilding one deployment's pack reads its rows.
 CREATE INDEX first_shipments_by_deployment ON first_shipments (deployment_id);
+
+-- The metrics read of deployments (per production lane and status, a finish-time range)
+-- becomes index-only: it visited the table for each deployment's kind.
+DROP INDEX deployments_by_target;
+CREATE INDEX deployments_by_target ON deployments (service, environment, status, finished_at, id, kind);
